@@ -1,0 +1,27 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import errors
+from api.routes import auth, health, public, videos
+from vidpipe.db.session import make_engine
+from sqlalchemy.orm import sessionmaker
+from vidpipe.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="vidpipe",
+        description="Basketball talent showcase: uploads, processing, public voting and rankings.",
+        version="1.0.0",
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.sqlalchemy_url)
+    app.state.sessionmaker = sessionmaker(app.state.engine, expire_on_commit=False)
+    errors.install(app)
+    for module in (auth, videos, public, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,57 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
+from api.schemas import MessageOut, Paging, PublicVideo, RankingRow
+from api.routes.videos import _parse_id
+from vidpipe import storage, voting
+
+router = APIRouter(prefix="/api/public", tags=["public"])
+
+PagingQuery = Annotated[Paging, Query()]
+
+
+@router.get("/videos", response_model=list[PublicVideo], response_model_exclude_none=True)
+def public_videos(
+    paging: PagingQuery, session: SessionDep, settings: SettingsDep, user: OptionalUser
+):
+    rows = voting.public_videos(
+        session, city=paging.city, page=paging.page, page_size=paging.page_size
+    )
+    voted = voting.voted_video_ids(session, user, [v.id for v, _ in rows]) if user else set()
+    return [
+        PublicVideo(
+            video_id=video.id,
+            title=video.title,
+            player=owner.display_name,
+            city=owner.city,
+            processed_url=storage.presigned_get(video.processed_key, settings),
+            votes=video.votes,
+            voted=(video.id in voted) if user else None,
+        )
+        for video, owner in rows
+    ]
+
+
+@router.post("/videos/{video_id}/vote", response_model=MessageOut)
+def vote(video_id: str, user: CurrentUser, session: SessionDep) -> MessageOut:
+    voting.vote(session, user, _parse_id(video_id))
+    return MessageOut(message="vote recorded")
+
+
+@router.get("/rankings", response_model=list[RankingRow])
+def rankings(paging: PagingQuery, session: SessionDep) -> list[RankingRow]:
+    players = voting.rankings(
+        session, city=paging.city, page=paging.page, page_size=paging.page_size
+    )
+    first = (paging.page - 1) * paging.page_size
+    return [
+        RankingRow(
+            position=first + index + 1,
+            username=player.display_name,
+            city=player.city,
+            votes=player.votes_received,
+        )
+        for index, player in enumerate(players)
+    ]

@@ -1,0 +1,1 @@
+"""The local cloud: an embedded moto server standing in for AWS, and a runner standing in for Fargate."""

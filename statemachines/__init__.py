@@ -1,0 +1,47 @@
+"""The video pipeline's Amazon States Language definition and its placeholder renderer.
+
+The same file is deployed by Pulumi and executed by the local cloud, so both go through
+`render_definition`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+DEFINITION_PATH = Path(__file__).with_name("video_pipeline.asl.json")
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9]*)\}")
+
+
+def placeholders(template: str | None = None) -> set[str]:
+    """Names of every `${Name}` placeholder in the definition."""
+    text = DEFINITION_PATH.read_text() if template is None else template
+    return set(_PLACEHOLDER.findall(text))
+
+
+def render_definition(values: dict[str, Any], template: str | None = None) -> str:
+    """Substitute every placeholder; raise KeyError naming any that has no value.
+
+    A JSON string that is exactly `"${Name}"` becomes the value itself (so a list of subnet ids
+    stays a JSON list); a placeholder inside a longer string is replaced textually.
+    """
+    text = DEFINITION_PATH.read_text() if template is None else template
+    missing = placeholders(text) - values.keys()
+    if missing:
+        raise KeyError(f"no value for state machine placeholders: {sorted(missing)}")
+
+    def substitute(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: substitute(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [substitute(item) for item in node]
+        if isinstance(node, str):
+            whole = _PLACEHOLDER.fullmatch(node)
+            if whole:
+                return values[whole.group(1)]
+            return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), node)
+        return node
+
+    return json.dumps(substitute(json.loads(text)), indent=2)

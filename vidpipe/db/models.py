@@ -1,0 +1,164 @@
+"""SQLAlchemy 2 models: users (players), videos and votes.
+
+Vote totals are kept on the video and on its owner, updated in the same transaction as the vote,
+so the public list and the rankings never count the votes table.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them without a zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+class VideoStatus(str, enum.Enum):
+    uploaded = "uploaded"
+    processing = "processing"
+    processed = "processed"
+    failed = "failed"
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    city: Mapped[str] = mapped_column(String(100))
+    # Lower-cased city so the city filters are case-insensitive and still use an index.
+    city_key: Mapped[str] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # Ranking aggregates, maintained with the votes and the processed transitions.
+    public_videos: Mapped[int] = mapped_column(Integer, default=0)
+    votes_received: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_vote_at: Mapped[datetime | None] = mapped_column()
+
+    videos: Mapped[list[Video]] = relationship(back_populates="owner")
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    __table_args__ = (
+        # Rankings order: votes, then the earlier first vote, then the name. Only players with a
+        # public video are ranked; a zero-vote group has NULL first_vote_at throughout, so NULL
+        # ordering never matters. Partial indexes keep unranked sign-ups out.
+        Index(
+            "ix_users_ranking",
+            votes_received.desc(),
+            "first_vote_at",
+            "first_name",
+            "last_name",
+            "id",
+            postgresql_where=public_videos > 0,
+            sqlite_where=public_videos > 0,
+        ),
+        Index(
+            "ix_users_city_ranking",
+            "city_key",
+            votes_received.desc(),
+            "first_vote_at",
+            "first_name",
+            "last_name",
+            "id",
+            postgresql_where=public_videos > 0,
+            sqlite_where=public_videos > 0,
+        ),
+    )
+
+
+class Video(Base):
+    __tablename__ = "videos"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default=VideoStatus.uploaded.value)
+    # Each processing run is attempt N with the execution name `<video_id>-<N>`.
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    original_key: Mapped[str] = mapped_column(String(300))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    processed_key: Mapped[str | None] = mapped_column(String(300))
+    poster_key: Mapped[str | None] = mapped_column(String(300))
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    ffmpeg_wall_seconds: Mapped[float | None] = mapped_column(Float)
+    votes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set once the jobs queue accepted the message for the current attempt; NULL means the
+    # sweeper must (re)send it.
+    enqueued_at: Mapped[datetime | None] = mapped_column()
+    processing_at: Mapped[datetime | None] = mapped_column()
+    processed_at: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    owner: Mapped[User] = relationship(back_populates="videos")
+
+    @property
+    def execution_name(self) -> str:
+        return f"{self.id}-{self.attempt}"
+
+    __table_args__ = (
+        Index("ix_videos_owner", "owner_id", "uploaded_at"),
+        Index("ix_videos_public", "status", votes.desc(), "processed_at", "id"),
+        Index("ix_videos_status_updated", "status", "updated_at"),
+    )
+
+
+class Vote(Base):
+    __tablename__ = "votes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "video_id", name="uq_votes_user_video"),
+        Index("ix_votes_video", "video_id"),
+    )

@@ -1,0 +1,25 @@
+"""Domain errors; the API maps each to its HTTP status (api/errors.py)."""
+
+
+class VidpipeError(Exception):
+    """Base class: the message is the human readable reason returned to the client."""
+
+
+class BadRequest(VidpipeError):
+    pass
+
+
+class Unauthorized(VidpipeError):
+    pass
+
+
+class Forbidden(VidpipeError):
+    pass
+
+
+class NotFound(VidpipeError):
+    pass
+
+
+class Unavailable(VidpipeError):
+    """A dependency (database, S3, SQS) did not answer; the client may retry."""

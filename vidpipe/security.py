@@ -1,0 +1,59 @@
+"""Password hashing (argon2 via pwdlib) and JWT access tokens (PyJWT)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import jwt
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from vidpipe.settings import Settings
+
+password_hash = PasswordHash((Argon2Hasher(),))
+# Verified against when the email is unknown, so a wrong email costs the same time as a wrong
+# password and login timing does not reveal which accounts exist.
+_DUMMY_HASH = password_hash.hash("not-a-real-password")
+ALGORITHM = "HS256"
+
+
+def hash_password(password: str) -> str:
+    return password_hash.hash(password)
+
+
+def verify_password(password: str, hashed: str | None) -> bool:
+    if hashed is None:
+        password_hash.verify(password, _DUMMY_HASH)
+        return False
+    return password_hash.verify(password, hashed)
+
+
+def create_access_token(user_id: uuid.UUID, settings: Settings) -> str:
+    now = datetime.now(timezone.utc)
+    claims = {
+        "sub": str(user_id),
+        "iat": now,
+        "exp": now + timedelta(seconds=settings.jwt_ttl_seconds),
+    }
+    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=ALGORITHM)
+
+
+class InvalidToken(Exception):
+    pass
+
+
+def user_id_from_token(token: str, settings: Settings) -> uuid.UUID:
+    """The token's subject; raises InvalidToken when it is expired, tampered or malformed."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret.get_secret_value(),
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "sub"]},
+        )
+        return uuid.UUID(claims["sub"])
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("token expired") from exc
+    except (jwt.InvalidTokenError, ValueError) as exc:
+        raise InvalidToken("invalid token") from exc

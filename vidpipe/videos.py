@@ -1,0 +1,186 @@
+"""Video lifecycle operations shared by the API, the poller and the CLI.
+
+The database is the source of truth. A message is sent to the jobs queue only after the video row
+is committed, and `enqueued_at` records that SQS accepted it: a row left `uploaded` with no
+`enqueued_at` (SQS unreachable after boto3's retries, or the process died in between) is re-sent
+by `resend_unqueued`, which the poller runs periodically and `vidpipe up` runs on start.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from vidpipe import aws, executions, storage
+from vidpipe.db.models import User, Video, VideoStatus, utcnow
+from vidpipe.errors import BadRequest, Forbidden, NotFound, Unavailable
+from vidpipe.messages import VideoJobMessage, output_prefix_for
+from vidpipe.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def job_message(video: Video, settings: Settings) -> VideoJobMessage:
+    return VideoJobMessage(
+        video_id=video.id,
+        attempt=video.attempt,
+        bucket=settings.bucket,
+        input_key=video.original_key,
+        output_prefix=output_prefix_for(video.id),
+    )
+
+
+def publish(session: Session, video: Video, settings: Settings) -> bool:
+    """Send the job message for the video's current attempt; True when SQS accepted it.
+
+    The caller has committed the row. On failure the row keeps `enqueued_at` NULL so the sweeper
+    re-sends it; the upload itself is never lost.
+    """
+    message = job_message(video, settings)
+    try:
+        aws.client("sqs").send_message(
+            QueueUrl=settings.jobs_queue_url, MessageBody=message.model_dump_json()
+        )
+    except (BotoCoreError, ClientError) as exc:
+        log.warning("jobs queue refused video %s attempt %s: %s", video.id, video.attempt, exc)
+        return False
+    session.execute(
+        update(Video)
+        .where(Video.id == video.id, Video.attempt == video.attempt)
+        .values(enqueued_at=utcnow())
+    )
+    session.commit()
+    return True
+
+
+def resend_unqueued(session: Session, settings: Settings, older_than: float | None = None) -> int:
+    """Re-send messages for uploaded videos whose message SQS never accepted. Returns the count."""
+    age = settings.resend_after_seconds if older_than is None else older_than
+    cutoff = datetime.now(timezone.utc) - timedelta(seconds=age)
+    videos = session.scalars(
+        select(Video).where(
+            Video.status == VideoStatus.uploaded.value,
+            Video.enqueued_at.is_(None),
+            Video.updated_at <= cutoff,
+        )
+    ).all()
+    return sum(publish(session, video, settings) for video in videos)
+
+
+def start_new_attempt(session: Session, video: Video, settings: Settings) -> bool:
+    """Queue the next attempt of a video (operator retry, restart re-drive)."""
+    video.attempt += 1
+    video.status = VideoStatus.uploaded.value
+    video.error = None
+    video.enqueued_at = None
+    session.commit()
+    return publish(session, video, settings)
+
+
+def _current(session: Session, video_id: uuid.UUID, attempt: int) -> Video | None:
+    """The video if this status update belongs to its current attempt; stale or deleted -> None."""
+    video = session.get(Video, video_id, with_for_update=True)
+    if video is None or attempt != video.attempt:
+        return None
+    return video
+
+
+def mark_processing(session: Session, video_id: uuid.UUID, attempt: int) -> bool:
+    video = _current(session, video_id, attempt)
+    if video is None or video.status == VideoStatus.processed.value:
+        return False
+    if video.status != VideoStatus.processing.value:
+        video.status = VideoStatus.processing.value
+        video.processing_at = utcnow()
+        video.error = None
+    return True
+
+
+def mark_processed(
+    session: Session, video_id: uuid.UUID, attempt: int, result: dict[str, Any]
+) -> bool:
+    """Record the job's output; the video becomes public. Idempotent."""
+    video = _current(session, video_id, attempt)
+    if video is None or video.status == VideoStatus.processed.value:
+        return False
+    video.status = VideoStatus.processed.value
+    video.processed_key = result["output_key"]
+    video.poster_key = result.get("poster_key")
+    video.duration_seconds = result.get("duration_seconds")
+    video.ffmpeg_wall_seconds = result.get("ffmpeg_wall_seconds")
+    video.processed_at = utcnow()
+    video.error = None
+    session.execute(
+        update(User).where(User.id == video.owner_id).values(public_videos=User.public_videos + 1)
+    )
+    return True
+
+
+def mark_failed(session: Session, video_id: uuid.UUID, attempt: int, reason: str) -> bool:
+    """Record a failed run with a reason the player can read. A processed video stays processed."""
+    video = _current(session, video_id, attempt)
+    if video is None or video.status == VideoStatus.processed.value:
+        return False
+    video.status = VideoStatus.failed.value
+    video.error = reason
+    return True
+
+
+# --- player-facing operations -------------------------------------------------------------
+
+
+def create_video(
+    session: Session, *, video_id: uuid.UUID, owner: User, title: str, key: str, size: int
+) -> Video:
+    video = Video(
+        id=video_id,
+        owner_id=owner.id,
+        title=title,
+        original_key=key,
+        size_bytes=size,
+        status=VideoStatus.uploaded.value,
+    )
+    session.add(video)
+    session.commit()
+    return video
+
+
+def list_own(session: Session, owner: User) -> list[Video]:
+    return list(
+        session.scalars(
+            select(Video)
+            .where(Video.owner_id == owner.id)
+            .order_by(Video.uploaded_at.desc(), Video.id)
+        )
+    )
+
+
+def get_own(session: Session, owner: User, video_id: uuid.UUID | None) -> Video:
+    """The caller's video; NotFound for an unknown id, Forbidden for someone else's."""
+    video = session.get(Video, video_id) if video_id is not None else None
+    if video is None:
+        raise NotFound("video not found")
+    if video.owner_id != owner.id:
+        raise Forbidden("this video belongs to another player")
+    return video
+
+
+def delete_own(session: Session, owner: User, video_id: uuid.UUID | None, settings: Settings) -> None:
+    """Delete a video that is not public: stop its run, remove its files, then its row."""
+    video = get_own(session, owner, video_id)
+    if video.status == VideoStatus.processed.value:
+        raise BadRequest("a processed video is public for voting and cannot be deleted")
+    if video.status in (VideoStatus.uploaded.value, VideoStatus.processing.value):
+        executions.stop(video.execution_name, settings, cause="video deleted by its owner")
+    try:
+        storage.delete_objects([video.original_key], [output_prefix_for(video.id)], settings)
+    except (BotoCoreError, ClientError) as exc:
+        raise Unavailable("storage is unavailable, try again later") from exc
+    session.delete(video)
+    session.commit()
