@@ -41,7 +41,7 @@ async def read_upload_form(request: Request, max_bytes: int) -> UploadForm:
     if declared and declared.isdigit() and int(declared) > limit:
         raise _too_large(max_bytes)
     content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
+    if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         raise BadRequest("send the upload as multipart/form-data with video_file and title")
 
     received = 0

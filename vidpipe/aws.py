@@ -14,7 +14,11 @@ _CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeou
 @lru_cache
 def client(service: str):
     """A shared, thread-safe client per service (boto3 clients are thread-safe, sessions are not)."""
-    return boto3.session.Session().client(service, config=_CONFIG)
+    config = _CONFIG
+    if service == "s3":
+        # SigV4 presigned URLs (the only kind newer regions accept), expiry up to 7 days.
+        config = config.merge(Config(signature_version="s3v4"))
+    return boto3.session.Session().client(service, config=config)
 
 
 def reset_clients() -> None:

@@ -1,8 +1,10 @@
 import uuid
 
+from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.schemas import DeleteOut, UploadOut, VideoDetail, VideoSummary
@@ -53,7 +55,7 @@ async def upload(
     key = upload_key_for(video_id)
     try:
         await run_in_threadpool(storage.upload_stream, form.file.file, key, settings)
-    except Exception as exc:
+    except (BotoCoreError, ClientError) as exc:
         raise Unavailable("storage is unavailable, try again later") from exc
     finally:
         await form.file.close()
@@ -67,10 +69,10 @@ async def upload(
             key=key,
             size=form.size,
         )
-    except Exception:
+    except SQLAlchemyError as exc:
         # Leave no orphan object behind when the row could not be written.
         await run_in_threadpool(storage.delete_objects, [key], [], settings)
-        raise
+        raise Unavailable("database unavailable, try again later") from exc
     queued = await run_in_threadpool(videos.publish, session, video, settings)
     message = "video uploaded and queued for processing"
     if not queued:
