@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make run` (the whole system locally) and `make test`.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install lint clean
+
+$(STAMP): pyproject.toml
+	bash scripts/bootstrap.sh
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[local,dev]'
+	touch $(STAMP)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+install: $(STAMP) node_modules/.installed
+
+run: install
+	$(VENV)/bin/vidpipe up
+
+test: install
+	bash scripts/bootstrap.sh --with-postgres
+	VIDPIPE_TEST_POSTGRES_URL="$$(bash scripts/test-postgres.sh)" \
+	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$$PATH" \
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules data
