@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from pathlib import Path
 
 import typer
@@ -36,6 +37,19 @@ def configure_logging() -> None:
     )
 
 
+def exit_on_sigterm() -> None:
+    """Make SIGTERM a clean exit (status 0, `finally` blocks run).
+
+    uvicorn drains requests on SIGTERM, restores the previous handler and re-raises the signal;
+    with the default handler that kills the process before the local stack is stopped.
+    """
+
+    def handler(signum, _frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def _refresh_settings():
     from vidpipe import aws
     from vidpipe.settings import get_settings
@@ -62,6 +76,7 @@ def api(
     from vidpipe.db.migrate import upgrade_to_head
 
     configure_logging()
+    exit_on_sigterm()
     settings = _refresh_settings()
     upgrade_to_head(settings.sqlalchemy_url)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
@@ -81,6 +96,7 @@ def up(
     from vidpipe.db.migrate import upgrade_to_head
 
     configure_logging()
+    exit_on_sigterm()
     data_dir = data_dir.resolve()
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("VIDPIPE_DATABASE_URL", f"sqlite:///{data_dir / 'vidpipe.db'}")

@@ -1,0 +1,69 @@
+"""`vidpipe up` as a user runs it: real processes, real ports, SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+
+
+def _free_port_pair() -> int:
+    """A port P with P+1 also free (the API and its local AWS)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair")
+
+
+def _start(tmp_path: Path, name: str):
+    port = _free_port_pair()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDPIPE_", "AWS_"))}
+    log = open(tmp_path / f"{name}.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vidpipe.cli", "up", "--port", str(port),
+         "--data-dir", str(tmp_path / name)],
+        stdout=log, stderr=subprocess.STDOUT, env=env,
+    )  # fmt: skip
+    return proc, port, log
+
+
+def _health(port: int, deadline: float = 60) -> dict:
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as r:
+                return json.load(r)
+        except OSError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.3)
+
+
+def test_two_stacks_side_by_side_answer_health_and_stop_cleanly_on_sigterm(tmp_path):
+    stacks = [_start(tmp_path, "one"), _start(tmp_path, "two")]
+    try:
+        for proc, port, _ in stacks:
+            assert _health(port) == {"status": "ok", "database": "ok", "queue": "ok"}
+        for name in ("one", "two"):
+            assert (tmp_path / name / "vidpipe.db").exists()
+    finally:
+        for proc, _, _ in stacks:
+            proc.send_signal(signal.SIGTERM)
+        codes = [proc.wait(timeout=30) for proc, _, _ in stacks]
+        for _, _, log in stacks:
+            log.close()
+    assert codes == [0, 0], [(tmp_path / f"{n}.log").read_text()[-2000:] for n in ("one", "two")]

@@ -1,0 +1,3 @@
+from vidpipe.cli import app
+
+app(prog_name="vidpipe")
