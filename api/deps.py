@@ -35,7 +35,9 @@ SessionDep = Annotated[Session, Depends(get_session)]
 _bearer = HTTPBearer(auto_error=False, description="JWT from POST /api/auth/login")
 
 
-def _user_from(credentials: HTTPAuthorizationCredentials | None, session: Session, settings: Settings):
+def _user_from(
+    credentials: HTTPAuthorizationCredentials | None, session: Session, settings: Settings
+):
     if credentials is None:
         raise Unauthorized("not authenticated: send Authorization: Bearer <token>")
     try:

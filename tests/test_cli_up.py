@@ -13,7 +13,6 @@ import urllib.request
 from pathlib import Path
 
 
-
 def _free_port_pair() -> int:
     """A port P with P+1 also free (the API and its local AWS)."""
     for _ in range(50):

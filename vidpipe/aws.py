@@ -8,7 +8,9 @@ import boto3
 from botocore.config import Config
 
 # Standard retry mode backs off on throttling and transient network errors before we give up.
-_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30)
+_CONFIG = Config(
+    retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30
+)
 
 
 @lru_cache

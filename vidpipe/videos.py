@@ -171,7 +171,9 @@ def get_own(session: Session, owner: User, video_id: uuid.UUID | None) -> Video:
     return video
 
 
-def delete_own(session: Session, owner: User, video_id: uuid.UUID | None, settings: Settings) -> None:
+def delete_own(
+    session: Session, owner: User, video_id: uuid.UUID | None, settings: Settings
+) -> None:
     """Delete a video that is not public: stop its run, remove its files, then its row."""
     video = get_own(session, owner, video_id)
     if video.status == VideoStatus.processed.value:

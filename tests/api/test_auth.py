@@ -85,7 +85,9 @@ def test_login_returns_bearer_token(client, settings):
 
 def test_wrong_password_and_unknown_email_give_the_same_401(client):
     signup(client)
-    wrong = client.post("/api/auth/login", json={"email": "ana@example.com", "password": "nope-nope"})
+    wrong = client.post(
+        "/api/auth/login", json={"email": "ana@example.com", "password": "nope-nope"}
+    )
     unknown = client.post("/api/auth/login", json={"email": "who@example.com", "password": "x"})
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json() == unknown.json()
@@ -106,10 +108,21 @@ def test_missing_expired_tampered_and_orphan_tokens_are_401(client, settings, ma
     assert response.json()["detail"] == "token expired"
     head, payload, signature = player.token.split(".")
     tampered = f"{head}.{payload}.{signature[:-3]}abc"
-    assert client.get("/api/videos", headers={"Authorization": f"Bearer {tampered}"}).status_code == 401
-    forged = jwt.encode({"sub": player.id, "exp": int(time.time()) + 60}, "other-secret-key-of-32-bytes-long", algorithm="HS256")
-    assert client.get("/api/videos", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    assert (
+        client.get("/api/videos", headers={"Authorization": f"Bearer {tampered}"}).status_code
+        == 401
+    )
+    forged = jwt.encode(
+        {"sub": player.id, "exp": int(time.time()) + 60},
+        "other-secret-key-of-32-bytes-long",
+        algorithm="HS256",
+    )
+    assert (
+        client.get("/api/videos", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    )
     orphan = _token(settings)  # a valid signature for a user that does not exist
-    assert client.get("/api/videos", headers={"Authorization": f"Bearer {orphan}"}).status_code == 401
+    assert (
+        client.get("/api/videos", headers={"Authorization": f"Bearer {orphan}"}).status_code == 401
+    )
     assert client.get("/api/videos", headers={"Authorization": "Bearer"}).status_code == 401
     assert client.get("/api/videos", headers=player.headers).status_code == 200

@@ -53,7 +53,9 @@ def _totals(db, owner_id, video_id):
     return rows, db.get(Video, video_id).votes, db.get(User, owner_id).votes_received
 
 
-def test_many_players_voting_at_once_are_all_counted(app, db, make_player, public_video, database_url):
+def test_many_players_voting_at_once_are_all_counted(
+    app, db, make_player, public_video, database_url
+):
     owner_id, video_id = public_video
     voters = [uuid.UUID(make_player(first=f"V{i}").id) for i in range(8)]
     outcomes = _race(app, [(voter, video_id) for voter in voters])

@@ -13,8 +13,12 @@ def _public_video(make_player, upload, process, **player):
     return owner, video_id
 
 
-def test_public_list_shows_only_processed_videos_with_contract_fields(client, make_player, upload, process):
-    owner, public_id = _public_video(make_player, upload, process, first="Ana", last="Perez", city="Cali")
+def test_public_list_shows_only_processed_videos_with_contract_fields(
+    client, make_player, upload, process
+):
+    owner, public_id = _public_video(
+        make_player, upload, process, first="Ana", last="Perez", city="Cali"
+    )
     upload(owner, title="still processing")
     response = client.get("/api/public/videos")
     assert response.status_code == 200
@@ -25,17 +29,24 @@ def test_public_list_shows_only_processed_videos_with_contract_fields(client, ma
     assert f"processed/{public_id}/clip.mp4" in row["processed_url"]
 
 
-def test_public_list_filters_by_city_pages_and_marks_own_votes(client, make_player, upload, process):
+def test_public_list_filters_by_city_pages_and_marks_own_votes(
+    client, make_player, upload, process
+):
     _, cali = _public_video(make_player, upload, process, city="Cali")
     _, bogota = _public_video(make_player, upload, process, city="Bogota")
     voter = make_player()
-    assert client.post(f"/api/public/videos/{bogota}/vote", headers=voter.headers).status_code == 200
+    assert (
+        client.post(f"/api/public/videos/{bogota}/vote", headers=voter.headers).status_code == 200
+    )
     assert [r["video_id"] for r in client.get("/api/public/videos?city=cali").json()] == [cali]
     first_page = client.get("/api/public/videos?page=1&page_size=1").json()
     second_page = client.get("/api/public/videos?page=2&page_size=1").json()
     assert [r["video_id"] for r in first_page + second_page] == [bogota, cali]  # most votes first
     assert client.get("/api/public/videos?page=3&page_size=1").json() == []
-    mine = {r["video_id"]: r["voted"] for r in client.get("/api/public/videos", headers=voter.headers).json()}
+    mine = {
+        r["video_id"]: r["voted"]
+        for r in client.get("/api/public/videos", headers=voter.headers).json()
+    }
     assert mine == {bogota: True, cali: False}
     bad = client.get("/api/public/videos", headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401
@@ -61,7 +72,10 @@ def test_vote_rules(client, make_player, upload, process):
     assert again.status_code == 400 and "already voted" in again.json()["detail"]
     own = client.post(path, headers=owner.headers)
     assert own.status_code == 400 and "own video" in own.json()["detail"]
-    assert client.post(f"/api/public/videos/{uuid.uuid4()}/vote", headers=voter.headers).status_code == 404
+    assert (
+        client.post(f"/api/public/videos/{uuid.uuid4()}/vote", headers=voter.headers).status_code
+        == 404
+    )
     assert client.post("/api/public/videos/xyz/vote", headers=voter.headers).status_code == 404
     pending = upload(owner).json()["video_id"]
     not_public = client.post(f"/api/public/videos/{pending}/vote", headers=voter.headers)
@@ -71,9 +85,15 @@ def test_vote_rules(client, make_player, upload, process):
 
 def test_rankings_order_ties_city_and_paging(client, db, make_player, upload, process):
     # Ana and Ben tie on 2 votes; Ben got his first vote earlier, so Ben ranks first.
-    ana, ana_video = _public_video(make_player, upload, process, first="Ana", last="Zed", city="Cali")
-    ben, ben_video = _public_video(make_player, upload, process, first="Ben", last="Young", city="Bogota")
-    cid, cid_video = _public_video(make_player, upload, process, first="Cid", last="Xu", city="Cali")
+    ana, ana_video = _public_video(
+        make_player, upload, process, first="Ana", last="Zed", city="Cali"
+    )
+    ben, ben_video = _public_video(
+        make_player, upload, process, first="Ben", last="Young", city="Bogota"
+    )
+    cid, cid_video = _public_video(
+        make_player, upload, process, first="Cid", last="Xu", city="Cali"
+    )
     _public_video(make_player, upload, process, first="Dan", last="Abe", city="Cali")  # no votes
     make_player(first="Eve", city="Cali")  # no public video: not ranked
     voters = [make_player(first=f"V{i}") for i in range(3)]
@@ -85,7 +105,11 @@ def test_rankings_order_ties_city_and_paging(client, db, make_player, upload, pr
         client.post(f"/api/public/videos/{cid_video}/vote", headers=voter.headers)
     # Make the tie-break explicit and independent of clock resolution.
     ben_first = db.get(User, uuid.UUID(ben.id)).first_vote_at
-    db.execute(update(User).where(User.id == uuid.UUID(ana.id)).values(first_vote_at=ben_first + timedelta(seconds=5)))
+    db.execute(
+        update(User)
+        .where(User.id == uuid.UUID(ana.id))
+        .values(first_vote_at=ben_first + timedelta(seconds=5))
+    )
     db.commit()
 
     response = client.get("/api/public/rankings")
@@ -97,7 +121,11 @@ def test_rankings_order_ties_city_and_paging(client, db, make_player, upload, pr
         {"position": 4, "username": "Dan Abe", "city": "Cali", "votes": 0},
     ]
     cali = client.get("/api/public/rankings?city=CALI").json()
-    assert [(r["position"], r["username"]) for r in cali] == [(1, "Cid Xu"), (2, "Ana Zed"), (3, "Dan Abe")]
+    assert [(r["position"], r["username"]) for r in cali] == [
+        (1, "Cid Xu"),
+        (2, "Ana Zed"),
+        (3, "Dan Abe"),
+    ]
     page2 = client.get("/api/public/rankings?page=2&page_size=2").json()
     assert [(r["position"], r["username"]) for r in page2] == [(3, "Ana Zed"), (4, "Dan Abe")]
     assert client.get("/api/public/rankings?city=Nowhere").json() == []

@@ -8,7 +8,9 @@ from vidpipe import aws, videos
 from vidpipe.db.models import Video
 
 
-def test_upload_stores_file_writes_row_and_queues_one_message(client, db, settings, make_player, upload, mp4_bytes):
+def test_upload_stores_file_writes_row_and_queues_one_message(
+    client, db, settings, make_player, upload, mp4_bytes
+):
     player = make_player()
     response = upload(player, title="  Crossover drill  ")
     assert response.status_code == 201, response.text
@@ -46,7 +48,9 @@ def _assert_rejected(response, reason, settings):
 
 def test_not_an_mp4_by_content_is_400(make_player, upload, settings):
     player = make_player()
-    _assert_rejected(upload(player, data=b"just some text\n" * 100, name="fake.mp4"), "not an MP4", settings)
+    _assert_rejected(
+        upload(player, data=b"just some text\n" * 100, name="fake.mp4"), "not an MP4", settings
+    )
     quicktime = b"\x00\x00\x00\x14ftypqt  \x00\x00\x02\x00qt  " + b"\x00" * 100
     _assert_rejected(upload(player, data=quicktime), "not an MP4", settings)
 
@@ -70,7 +74,9 @@ def test_missing_fields_and_wrong_content_type_are_400(client, make_player, mp4_
     _assert_rejected(as_json, "multipart/form-data", settings)
 
 
-def test_upload_over_100_mb_is_rejected_without_being_stored(make_player, upload, mp4_bytes, settings):
+def test_upload_over_100_mb_is_rejected_without_being_stored(
+    make_player, upload, mp4_bytes, settings
+):
     player = make_player()
     limit = 100 * 1024 * 1024
     assert settings.max_upload_bytes == limit
@@ -121,7 +127,9 @@ def test_queue_outage_keeps_the_upload_and_the_sweeper_resends(
     assert videos.resend_unqueued(db, settings, older_than=0) == 0
 
 
-def test_failed_row_write_removes_the_stored_object(client, make_player, upload, settings, monkeypatch):
+def test_failed_row_write_removes_the_stored_object(
+    client, make_player, upload, settings, monkeypatch
+):
     player = make_player()
 
     def broken(*_, **__):

@@ -5,7 +5,9 @@ from vidpipe import aws, videos
 from vidpipe.db.models import Video
 
 
-def test_list_shows_only_own_videos_with_processed_fields_once_processed(client, make_player, upload, process):
+def test_list_shows_only_own_videos_with_processed_fields_once_processed(
+    client, make_player, upload, process
+):
     ana, ben = make_player(), make_player(first="Ben")
     first = upload(ana, title="first").json()["video_id"]
     second = upload(ana, title="second").json()["video_id"]
@@ -18,7 +20,14 @@ def test_list_shows_only_own_videos_with_processed_fields_once_processed(client,
     assert set(rows) == {first, second}
     assert set(rows[second]) == {"video_id", "title", "status", "uploaded_at"}
     assert rows[second]["status"] == "uploaded"
-    assert set(rows[first]) == {"video_id", "title", "status", "uploaded_at", "processed_at", "processed_url"}
+    assert set(rows[first]) == {
+        "video_id",
+        "title",
+        "status",
+        "uploaded_at",
+        "processed_at",
+        "processed_url",
+    }
     assert rows[first]["status"] == "processed"
     assert f"processed/{first}/clip.mp4" in rows[first]["processed_url"]
 
@@ -54,7 +63,9 @@ def test_failed_video_shows_its_error(client, db, make_player, upload):
     assert body["error"] == "duration 12 s is below the 20 s minimum"
 
 
-def test_detail_is_403_for_another_player_and_404_for_unknown_or_malformed_ids(client, make_player, upload):
+def test_detail_is_403_for_another_player_and_404_for_unknown_or_malformed_ids(
+    client, make_player, upload
+):
     ana, ben = make_player(), make_player(first="Ben")
     video_id = upload(ana).json()["video_id"]
     assert client.get(f"/api/videos/{video_id}", headers=ben.headers).status_code == 403
@@ -66,10 +77,15 @@ def test_detail_is_403_for_another_player_and_404_for_unknown_or_malformed_ids(c
 
 
 def _keys(settings):
-    return {o["Key"] for o in aws.client("s3").list_objects_v2(Bucket=settings.bucket).get("Contents", [])}
+    return {
+        o["Key"]
+        for o in aws.client("s3").list_objects_v2(Bucket=settings.bucket).get("Contents", [])
+    }
 
 
-def test_delete_removes_original_and_processed_files_and_the_row(client, db, make_player, upload, settings):
+def test_delete_removes_original_and_processed_files_and_the_row(
+    client, db, make_player, upload, settings
+):
     ana = make_player()
     video_id = upload(ana).json()["video_id"]
     s3 = aws.client("s3")
