@@ -6,8 +6,7 @@ if [[ -n "${VIDPIPE_TEST_POSTGRES_URL:-}" ]]; then
   echo "$VIDPIPE_TEST_POSTGRES_URL"
   exit 0
 fi
-SUDO=""
-[[ "$(id -u)" == 0 ]] || SUDO="sudo"
+if [[ "$(id -u)" == 0 ]]; then SUDO=""; AS_PG="runuser -u postgres --"; else SUDO="sudo"; AS_PG="sudo -u postgres"; fi
 # Start every local cluster that is down (Debian's postgresql-common layout).
 while read -r version name _port status _rest; do
   if [[ "$status" == down* ]]; then
@@ -15,10 +14,10 @@ while read -r version name _port status _rest; do
   fi
 done < <(pg_lsclusters --no-header 2>/dev/null || true)
 for _ in $(seq 1 30); do
-  $SUDO -u postgres psql -qtAc 'select 1' >/dev/null 2>&1 && break
+  $AS_PG psql -qtAc 'select 1' >/dev/null 2>&1 && break
   sleep 1
 done
-$SUDO -u postgres psql -qtAc "DO \$\$BEGIN
+$AS_PG psql -qtAc "DO \$\$BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'vidpipe') THEN
     CREATE ROLE vidpipe LOGIN CREATEDB PASSWORD 'vidpipe';
   END IF;
