@@ -1,0 +1,140 @@
+"""vidpipe on AWS: reads the stack config, builds one component per concern, exports the outputs.
+
+Run by `pulumi up` from the repository root (Pulumi.yaml: `main: pulumi/`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parent
+# `vidpipe_infra` lives next to this file and `statemachines` at the repository root; neither is
+# installed. This directory has no __init__.py, so it never shadows the `pulumi` SDK.
+for path in (str(HERE), str(REPO_ROOT)):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+import pulumi  # noqa: E402
+import pulumi_aws as aws  # noqa: E402
+from vidpipe_infra import iam  # noqa: E402
+from vidpipe_infra.config import StackConfig  # noqa: E402
+from vidpipe_infra.database import Database  # noqa: E402
+from vidpipe_infra.images import Images  # noqa: E402
+from vidpipe_infra.network import Network  # noqa: E402
+from vidpipe_infra.observability import LogGroups, Monitoring  # noqa: E402
+from vidpipe_infra.pipeline import Pipeline  # noqa: E402
+from vidpipe_infra.queues import Queues  # noqa: E402
+from vidpipe_infra.secrets import Secrets  # noqa: E402
+from vidpipe_infra.services import Cluster, WebServices  # noqa: E402
+from vidpipe_infra.storage import Storage  # noqa: E402
+
+
+cfg = StackConfig.load()
+region = aws.get_region_output().region
+
+network = Network("vidpipe", cfg)
+storage = Storage("vidpipe", cfg)
+queues = Queues("vidpipe", cfg)
+secrets = Secrets("vidpipe", cfg)
+database = Database("vidpipe", cfg, network, secrets.db_password.result)
+images = Images("vidpipe", cfg, REPO_ROOT)
+logs = LogGroups("vidpipe", cfg)
+roles = iam.Roles("vidpipe")
+bucket_name, bucket_arn = storage.bucket.bucket, storage.bucket.arn
+
+compute = Cluster(
+    "vidpipe",
+    cfg,
+    job_image=images.job_image_ref,
+    bucket=bucket_name,
+    log_group=logs.groups["transcode"].name,
+    task_role=roles.transcode_task,
+    execution_role=roles.transcode_execution,
+)
+
+states_policy = roles.allow_state_machine(
+    task_definition_family_arn=compute.transcode.arn_without_revision,
+    cluster_arn=compute.cluster.arn,
+    status_queue_arn=queues.status.arn,
+    dlq_arn=queues.dlq.arn,
+)
+pipeline = Pipeline(
+    "vidpipe",
+    role=roles.state_machine,
+    log_group=logs.groups["states"],
+    cluster_arn=compute.cluster.arn,
+    # Without revision: RunTask takes the latest ACTIVE revision, so executions already running
+    # during a deploy still start their transcode task.
+    task_definition_family_arn=compute.transcode.arn_without_revision,
+    subnet_ids=network.task_subnet_ids,
+    security_group_ids=[network.job_sg.id],
+    assign_public_ip=network.assign_public_ip,
+    status_queue_url=queues.status.url,
+    dlq_url=queues.dlq.url,
+    depends_on=[states_policy],
+)
+
+# Settings shared by the API and the poller (docs/architecture.md); secrets are added separately.
+environment = {
+    "VIDPIPE_BUCKET": bucket_name,
+    "VIDPIPE_DATABASE_URL": database.url,
+    "VIDPIPE_JOBS_QUEUE_URL": queues.jobs.url,
+    "VIDPIPE_STATUS_QUEUE_URL": queues.status.url,
+    "VIDPIPE_DLQ_URL": queues.dlq.url,
+    "VIDPIPE_STATE_MACHINE_ARN": pipeline.arn,
+    "AWS_DEFAULT_REGION": region,
+}
+web = WebServices(
+    "vidpipe",
+    cfg,
+    network=network,
+    cluster=compute.cluster,
+    api_image=images.api_image_ref,
+    environment=environment,
+    db_password_secret_arn=secrets.db_password_secret.arn,
+    jwt_secret_arn=secrets.jwt_secret.arn,
+    log_groups=logs.groups,
+    roles=roles,
+)
+
+# Task policies need the state machine's ARN, so they are attached once it exists.
+roles.allow_tasks(
+    bucket_arn=bucket_arn,
+    jobs_queue_arn=queues.jobs.arn,
+    status_queue_arn=queues.status.arn,
+    state_machine_arn=pipeline.arn,
+    api_repository_arn=images.api_repo.arn,
+    job_repository_arn=images.job_repo.arn,
+    log_group_arns={service: group.arn for service, group in logs.groups.items()},
+    db_password_secret_arn=secrets.db_password_secret.arn,
+    jwt_secret_arn=secrets.jwt_secret.arn,
+)
+
+Monitoring(
+    "vidpipe",
+    cfg,
+    jobs_queue_name=queues.jobs.name,
+    status_queue_name=queues.status.name,
+    dlq_name=queues.dlq.name,
+    state_machine_arn=pipeline.arn,
+    alb_arn_suffix=web.alb.arn_suffix,
+    target_group_arn_suffix=web.target_group.arn_suffix,
+    cluster_name=compute.cluster.name,
+    api_service_name=web.api_service.name,
+    poller_service_name=web.poller_service.name,
+    transcode_family=compute.transcode_family,
+)
+
+pulumi.export("albUrl", web.url)
+pulumi.export("bucket", bucket_name)
+pulumi.export("jobsQueueUrl", queues.jobs.url)
+pulumi.export("statusQueueUrl", queues.status.url)
+pulumi.export("dlqUrl", queues.dlq.url)
+pulumi.export("stateMachineArn", pipeline.arn)
+pulumi.export("stateMachineExecutionsUrl", pipeline.console_url)
+pulumi.export("region", region)
+pulumi.export("clusterName", compute.cluster.name)
+pulumi.export("apiImage", images.api_image_ref)
+pulumi.export("jobImage", images.job_image_ref)

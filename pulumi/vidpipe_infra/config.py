@@ -1,0 +1,163 @@
+"""Typed stack configuration: every key, its default and its validation in one place.
+
+`Pulumi.dev.yaml.example` documents the same keys with the same defaults; a unit test keeps the
+two in step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+# Fargate accepts only these cpu -> memory (MiB) combinations; catching a bad pair here fails
+# `pulumi preview` instead of half-way through `pulumi up`.
+_FARGATE_MEMORY = {
+    256: range(512, 2048 + 1, 512),
+    512: range(1024, 4096 + 1, 1024),
+    1024: range(2048, 8192 + 1, 1024),
+    2048: range(4096, 16384 + 1, 1024),
+    4096: range(8192, 30720 + 1, 1024),
+    8192: range(16384, 61440 + 1, 4096),
+    16384: range(32768, 122880 + 1, 8192),
+}
+
+_PLACEMENTS = ("private", "public")
+# CloudWatch Logs rejects any other retention.
+_LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Values read from the stack's `vidpipe:*` config, with the defaults of a small dev stack."""
+
+    # Network
+    vpc_cidr: str = "10.0.0.0/16"
+    # Where the Fargate tasks run. "private" needs a NAT gateway (created); "public" gives each
+    # task a public IP instead (cheaper, still no inbound path: security groups allow none).
+    task_subnets: str = "private"
+    # Where RDS lives. It is never publicly accessible either way.
+    database_subnets: str = "private"
+    # ACM certificate for the HTTPS listener; empty serves plain HTTP on port 80 only.
+    certificate_arn: str = ""
+
+    # API service
+    api_cpu: int = 256
+    api_memory: int = 512
+    api_min_count: int = 1
+    api_max_count: int = 4
+    # Poller service
+    poller_cpu: int = 256
+    poller_memory: int = 512
+    poller_count: int = 1
+    max_running_executions: int = 4
+    # Transcode task (launched only by Step Functions)
+    transcode_cpu: int = 2048
+    transcode_memory: int = 4096
+
+    # Database
+    db_instance_class: str = "db.t4g.micro"
+    db_engine_version: str = "16"
+    db_allocated_storage: int = 20
+    db_max_allocated_storage: int = 100
+    db_multi_az: bool = False
+    db_backup_retention_days: int = 7
+    db_deletion_protection: bool = False
+    db_skip_final_snapshot: bool = False
+
+    # Queues
+    jobs_max_receive_count: int = 5
+    jobs_visibility_timeout_seconds: int = 120
+    status_visibility_timeout_seconds: int = 60
+
+    # Observability
+    log_retention_days: int = 30
+    jobs_oldest_message_alarm_seconds: int = 900
+    api_5xx_alarm_threshold: int = 5
+    alarm_email: str = ""
+
+    # Teardown convenience: allow `pulumi destroy` to delete non-empty buckets / repositories.
+    bucket_force_destroy: bool = False
+    ecr_force_delete: bool = False
+
+    def __post_init__(self) -> None:
+        for key in ("task_subnets", "database_subnets"):
+            if getattr(self, key) not in _PLACEMENTS:
+                raise ValueError(f"{config_key(key)} must be one of {_PLACEMENTS}")
+        for prefix in ("api", "poller", "transcode"):
+            cpu, memory = getattr(self, f"{prefix}_cpu"), getattr(self, f"{prefix}_memory")
+            if memory not in _FARGATE_MEMORY.get(cpu, ()):
+                raise ValueError(f"{prefix}Cpu={cpu}/{prefix}Memory={memory} is not a Fargate size")
+        if not 1 <= self.api_min_count <= self.api_max_count:
+            raise ValueError("need 1 <= apiMinCount <= apiMaxCount")
+        if self.log_retention_days not in _LOG_RETENTION_DAYS:
+            raise ValueError(f"logRetentionDays must be one of {_LOG_RETENTION_DAYS}")
+        if self.jobs_max_receive_count < 1:
+            raise ValueError("jobsMaxReceiveCount must be >= 1")
+
+    @property
+    def tasks_public(self) -> bool:
+        return self.task_subnets == "public"
+
+    @property
+    def assign_public_ip(self) -> str:
+        # Fargate tasks in a public subnet need a public IP to reach ECR, S3 and the AWS APIs.
+        return "ENABLED" if self.tasks_public else "DISABLED"
+
+    @classmethod
+    def load(cls, cfg: pulumi.Config | None = None) -> StackConfig:
+        cfg = cfg or pulumi.Config("vidpipe")
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            key = config_key(field.name)
+            if isinstance(field.default, bool):
+                value = cfg.get_bool(key)
+            elif isinstance(field.default, int):
+                value = cfg.get_int(key)
+            else:
+                value = cfg.get(key)
+            if value is not None:
+                values[field.name] = value
+        return cls(**values)
+
+
+def config_key(field_name: str) -> str:
+    """`db_multi_az` -> `dbMultiAz`: the stack config spells keys in camelCase."""
+    head, *rest = field_name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def defaults() -> dict[str, Any]:
+    """Every config key with its default, as `Pulumi.dev.yaml.example` must document it."""
+    return {config_key(f.name): f.default for f in dataclasses.fields(StackConfig)}
+
+
+def stack_slug() -> str:
+    """The stack name reduced to letters, digits and hyphens, valid in every AWS name we build."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", pulumi.get_stack())

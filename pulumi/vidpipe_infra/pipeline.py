@@ -1,0 +1,93 @@
+"""The Step Functions state machine, rendered from statemachines/video_pipeline.asl.json.
+
+The file is the one the local cloud runs; `statemachines.render_definition` substitutes its
+placeholders (and raises KeyError for any placeholder this program does not supply).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import quote
+
+import pulumi
+import pulumi_aws as aws
+from statemachines import render_definition
+
+from .services import TRANSCODE_CONTAINER
+
+
+def definition_values(
+    *,
+    cluster_arn: str,
+    task_definition_arn: str,
+    subnet_ids: Sequence[str],
+    security_group_ids: Sequence[str],
+    assign_public_ip: str,
+    status_queue_url: str,
+    dlq_url: str,
+) -> dict:
+    """Placeholder values, named as in docs/architecture.md."""
+    return {
+        "ClusterArn": cluster_arn,
+        "TranscodeTaskDefinitionArn": task_definition_arn,
+        "TranscodeContainerName": TRANSCODE_CONTAINER,
+        "SubnetIds": list(subnet_ids),
+        "SecurityGroupIds": list(security_group_ids),
+        "AssignPublicIp": assign_public_ip,
+        "StatusQueueUrl": status_queue_url,
+        "DlqUrl": dlq_url,
+    }
+
+
+class Pipeline(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        *,
+        role: aws.iam.Role,
+        log_group: aws.cloudwatch.LogGroup,
+        cluster_arn: pulumi.Input[str],
+        task_definition_family_arn: pulumi.Input[str],
+        subnet_ids: Sequence[pulumi.Input[str]],
+        security_group_ids: Sequence[pulumi.Input[str]],
+        assign_public_ip: str,
+        status_queue_url: pulumi.Input[str],
+        dlq_url: pulumi.Input[str],
+        depends_on: Sequence[pulumi.Resource] = (),
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("vidpipe:infra:Pipeline", name, None, opts)
+        definition = pulumi.Output.all(
+            cluster_arn=cluster_arn,
+            task_definition_arn=task_definition_family_arn,
+            subnet_ids=pulumi.Output.all(*subnet_ids),
+            security_group_ids=pulumi.Output.all(*security_group_ids),
+            status_queue_url=status_queue_url,
+            dlq_url=dlq_url,
+        ).apply(
+            lambda v: render_definition(definition_values(assign_public_ip=assign_public_ip, **v))
+        )
+
+        self.state_machine = aws.sfn.StateMachine(
+            f"{name}-pipeline",
+            type="STANDARD",
+            role_arn=role.arn,
+            definition=definition,
+            logging_configuration={
+                # Step Functions requires the ":*" form of the log group ARN.
+                "log_destination": log_group.arn.apply(lambda arn: f"{arn}:*"),
+                "include_execution_data": True,
+                "level": "ALL",
+            },
+            tracing_configuration={"enabled": True},
+            # The role's policy must exist before Step Functions validates logging and X-Ray.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
+        )
+        self.arn = self.state_machine.arn
+        region = aws.get_region_output().region
+        # The console page listing this state machine's executions.
+        self.console_url = pulumi.Output.all(region, self.arn).apply(
+            lambda v: f"https://{v[0]}.console.aws.amazon.com/states/home?region={v[0]}"
+            f"#/statemachines/view/{quote(v[1], safe='')}"
+        )
+        self.register_outputs({"stateMachineArn": self.arn})
