@@ -1,0 +1,1 @@
+"""Batch jobs run as ECS tasks (one container command per job)."""
