@@ -83,31 +83,14 @@ class User(Base):
     def display_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
 
+    # Rankings order: votes, then the earlier first vote, then the name. Only players with a
+    # public video are ranked; a zero-vote group has NULL first_vote_at throughout, so NULL
+    # ordering never matters. Partial indexes keep unranked sign-ups out.
+    _ranking_order = (votes_received.desc(), "first_vote_at", "first_name", "last_name", "id")
+    _ranked_only = {"postgresql_where": public_videos > 0, "sqlite_where": public_videos > 0}
     __table_args__ = (
-        # Rankings order: votes, then the earlier first vote, then the name. Only players with a
-        # public video are ranked; a zero-vote group has NULL first_vote_at throughout, so NULL
-        # ordering never matters. Partial indexes keep unranked sign-ups out.
-        Index(
-            "ix_users_ranking",
-            votes_received.desc(),
-            "first_vote_at",
-            "first_name",
-            "last_name",
-            "id",
-            postgresql_where=public_videos > 0,
-            sqlite_where=public_videos > 0,
-        ),
-        Index(
-            "ix_users_city_ranking",
-            "city_key",
-            votes_received.desc(),
-            "first_vote_at",
-            "first_name",
-            "last_name",
-            "id",
-            postgresql_where=public_videos > 0,
-            sqlite_where=public_videos > 0,
-        ),
+        Index("ix_users_ranking", *_ranking_order, **_ranked_only),
+        Index("ix_users_city_ranking", "city_key", *_ranking_order, **_ranked_only),
     )
 
 
