@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import auth, health, public, videos
+from api.routes import auth, health, history, public, videos
 from vidpipe.db.session import make_engine
 from sqlalchemy.orm import sessionmaker
 from vidpipe.settings import Settings, get_settings
@@ -22,6 +22,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.sqlalchemy_url)
     app.state.sessionmaker = sessionmaker(app.state.engine, expire_on_commit=False)
     errors.install(app)
-    for module in (auth, videos, public, health):
+    for module in (auth, history, videos, public, health):
         app.include_router(module.router)
     return app

@@ -1,7 +1,15 @@
 """Start the embedded moto server and create the stack's resources in it.
 
 Moto keeps everything in memory, so the resources are created anew on every start; the database
-is the source of truth that survives restarts.
+is the source of truth that survives restarts (`start_workers` re-drives what a restart left
+unfinished).
+
+Resources: the media bucket; the jobs queue (redrive to the DLQ), the status queue and the DLQ;
+an ECS cluster and the transcode task definition (`python -m jobs.transcode`, container
+`transcode`); the video pipeline state machine rendered from statemachines/video_pipeline.asl.json
+with the same placeholders Pulumi fills in. Step Functions executes it (moto's interpreter, with
+the in-process fixes of `localcloud.ecs_shim`), the poller answers it, and `LocalFargateRunner`
+runs the ECS tasks it starts.
 """
 
 from __future__ import annotations
@@ -9,6 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from moto.server import ThreadedMotoServer
@@ -18,12 +28,41 @@ from vidpipe import aws
 log = logging.getLogger(__name__)
 
 LOCAL_REGION = "us-east-1"
+LOCAL_ACCOUNT = (
+    "123456789012"  # moto's default account, the one its Step Functions interpreter uses
+)
 # Moto accepts any credentials; these keep boto3 from looking for real ones.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
+CLUSTER_NAME = "vidpipe"
+TRANSCODE_FAMILY = "vidpipe-transcode"
+TRANSCODE_CONTAINER = "transcode"
+TRANSCODE_COMMAND = ("python", "-m", "jobs.transcode")
+STATE_MACHINE_NAME = "vidpipe-pipeline"
+# The job's processing policy (docs/architecture.md).
+TASK_POLICY_ENV = (
+    "VIDPIPE_HEARTBEAT_SECONDS", "VIDPIPE_MAX_CLIP_SECONDS", "VIDPIPE_MIN_DURATION_SECONDS",
+    "VIDPIPE_MAX_DURATION_SECONDS", "VIDPIPE_MIN_HEIGHT", "VIDPIPE_BUMPER_SECONDS",
+    "VIDPIPE_LOGO_PATH", "VIDPIPE_X264_PRESET", "VIDPIPE_X264_CRF",
+)  # fmt: skip
+
+# One moto server per process: its backends are process-global.
+_server_lock = threading.Lock()
+
+
+def enable_step_functions_execution() -> dict | None:
+    """Moto only runs state machines with this config, set before any state machine exists.
+    Returns the previous value (restored by `stop`)."""
+    from moto.core.config import default_user_config
+
+    previous = default_user_config.get("stepfunctions")
+    default_user_config["stepfunctions"] = {"execute_state_machine": True}
+    return previous
+
 
 class LocalStack:
-    """The embedded AWS for one `vidpipe up`: its own port, so several stacks can run side by side."""
+    """The embedded AWS for one `vidpipe up`: its own port, so several stacks can run side by side
+    (in separate processes: moto's state is global to a process)."""
 
     def __init__(
         self,
@@ -31,13 +70,46 @@ class LocalStack:
         port: int = 8001,
         data_dir: Path = Path("data"),
         max_receive_count: int = 5,
+        *,
+        task_command: Sequence[str] = TRANSCODE_COMMAND,
+        task_environment: dict[str, str] | None = None,
+        definition_transform: Callable[[dict], dict] | None = None,
+        runner_concurrency: int | None = None,
+        runner_poll_seconds: float = 0.1,
+        poller: bool = True,
+        persist_bucket: bool = True,
+        poller_wait_seconds: int = 5,
+        sweep_interval_seconds: float = 60.0,
+        jobs_visibility_timeout: int = 60,
+        status_visibility_timeout: int = 30,
     ):
         self.host = host
         self.port = port
-        self.data_dir = data_dir
+        self.data_dir = Path(data_dir)
         self.max_receive_count = max_receive_count
+        self.task_command = list(task_command)
+        # Extra task-definition environment (e.g. a lowered processing policy for tests).
+        # The processing policy set in this process's environment is passed on, like an operator
+        # setting it on the task definition (e.g. VIDPIPE_MIN_DURATION_SECONDS=1 for tiny clips).
+        self.task_environment = {k: v for k, v in os.environ.items() if k in TASK_POLICY_ENV}
+        self.task_environment.update(task_environment or {})
+        # Tests shorten HeartbeatSeconds/TimeoutSeconds/IntervalSeconds on the parsed definition.
+        self.definition_transform = definition_transform
+        self.runner_concurrency = runner_concurrency or os.cpu_count() or 1
+        self.runner_poll_seconds = runner_poll_seconds
+        self.with_poller = poller
+        self.persist_bucket = persist_bucket
+        self.mirror = None
+        self.poller_wait_seconds = poller_wait_seconds
+        self.sweep_interval_seconds = sweep_interval_seconds
+        self.jobs_visibility_timeout = jobs_visibility_timeout
+        self.status_visibility_timeout = status_visibility_timeout
         self._server: ThreadedMotoServer | None = None
         self.env: dict[str, str] = {}
+        self.cluster_arn = ""
+        self.task_definition_arn = ""
+        self.runner = None
+        self.poller = None
 
     @property
     def endpoint_url(self) -> str:
@@ -45,20 +117,58 @@ class LocalStack:
 
     def start(self) -> dict[str, str]:
         """Start moto, point this process's boto3 at it, create resources; return the settings env."""
-        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-        self._server.start()
-        self.env = {
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_DEFAULT_REGION": LOCAL_REGION,
-            **LOCAL_CREDENTIALS,
-            "VIDPIPE_BUCKET": "vidpipe-media",
-        }
-        os.environ.update(self.env)
-        aws.reset_clients()
-        self._create_resources()
-        os.environ.update(self.env)
+        from localcloud import ecs_shim
+
+        if not _server_lock.acquire(blocking=False):
+            raise RuntimeError("a LocalStack is already running in this process")
+        self._holds_lock = True
+        self.quiet_logs()
+        try:
+            # Moto's Step Functions interpreter calls ECS and SQS at http://localhost:$MOTO_PORT.
+            os.environ["MOTO_PORT"] = str(self.port)
+            self._previous_sfn_config = enable_step_functions_execution()
+            ecs_shim.install()
+            self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+            self._server.start()
+            self._reset_moto()
+            self.env = {
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                "AWS_DEFAULT_REGION": LOCAL_REGION,
+                **LOCAL_CREDENTIALS,
+                "VIDPIPE_BUCKET": "vidpipe-media",
+            }
+            os.environ.update(self.env)
+            aws.reset_clients()
+            self._create_resources()
+            os.environ.update(self.env)
+        except BaseException:
+            self.stop()
+            raise
         log.info("local AWS (moto) on %s", self.endpoint_url)
         return dict(self.env)
+
+    @staticmethod
+    def quiet_logs() -> None:
+        """The moto server logs every request (the runner polls ECS ten times a second) and its
+        Step Functions interpreter logs every expected state failure as an error with the whole
+        state dumped; the execution history has all of it."""
+        for name in ("werkzeug", "botocore", "moto.stepfunctions.parser"):
+            logging.getLogger(name).setLevel(
+                logging.CRITICAL if name.startswith("moto") else logging.WARNING
+            )
+
+    @staticmethod
+    def _reset_moto() -> None:
+        """Start from empty backends (a previous stack in this process, e.g. in tests) and keep
+        ECS tasks RUNNING until the runner stops them (moto otherwise advances a task toward
+        STOPPED on every DescribeTasks)."""
+        from moto.moto_api import state_manager
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.reset()
+        state_manager.set_transition(
+            model_name="ecs::task", transition={"progression": "manual", "times": 10**9}
+        )
 
     def _create_resources(self) -> None:
         aws.client("s3").create_bucket(Bucket=self.env["VIDPIPE_BUCKET"])
@@ -70,34 +180,195 @@ class LocalStack:
         jobs_url = sqs.create_queue(
             QueueName="vidpipe-jobs",
             Attributes={
-                "VisibilityTimeout": "60",
+                "VisibilityTimeout": str(self.jobs_visibility_timeout),
                 "RedrivePolicy": json.dumps(
                     {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(self.max_receive_count)}
                 ),
             },
         )["QueueUrl"]
         status_url = sqs.create_queue(
-            QueueName="vidpipe-status", Attributes={"VisibilityTimeout": "30"}
+            QueueName="vidpipe-status",
+            Attributes={"VisibilityTimeout": str(self.status_visibility_timeout)},
         )["QueueUrl"]
         self.env.update(
             VIDPIPE_JOBS_QUEUE_URL=jobs_url,
             VIDPIPE_STATUS_QUEUE_URL=status_url,
             VIDPIPE_DLQ_URL=dlq_url,
         )
+        network = self.network = self._create_network()
+        self._create_ecs()
+        self.env["VIDPIPE_STATE_MACHINE_ARN"] = self._create_state_machine(
+            status_url=status_url, dlq_url=dlq_url, **network
+        )
 
-    def start_workers(self, settings) -> None:
-        """Start what runs beside the API: re-send unqueued uploads (the pipeline adds the
-        poller and the Fargate runner here)."""
-        from vidpipe import videos
+    @staticmethod
+    def _create_network() -> dict:
+        """A Fargate task (awsvpc) needs a subnet and a security group, even in moto."""
+        ec2 = aws.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        # Moto's RunTask names the task's network interface after its DNS name (500 without).
+        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        group = ec2.create_security_group(
+            GroupName="vidpipe-transcode", Description="transcode tasks", VpcId=vpc
+        )["GroupId"]
+        return {"subnet_ids": [subnet], "security_group_ids": [group]}
+
+    def _create_ecs(self) -> None:
+        ecs = aws.client("ecs")
+        self.cluster_arn = ecs.create_cluster(clusterName=CLUSTER_NAME)["cluster"]["clusterArn"]
+        environment = {
+            "AWS_DEFAULT_REGION": LOCAL_REGION,
+            "VIDPIPE_BUCKET": self.env["VIDPIPE_BUCKET"],
+            **self.task_environment,
+        }
+        self.task_definition_arn = ecs.register_task_definition(
+            family=TRANSCODE_FAMILY,
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
+            cpu="1024",
+            memory="2048",
+            containerDefinitions=[
+                {
+                    "name": TRANSCODE_CONTAINER,
+                    "image": "vidpipe-job:local",
+                    "essential": True,
+                    # moto's RunTask answers 500 for a Fargate container without `memory`.
+                    "memory": 2048,
+                    "command": self.task_command,
+                    "environment": [
+                        {"name": k, "value": v} for k, v in sorted(environment.items())
+                    ],
+                }
+            ],
+        )["taskDefinition"]["taskDefinitionArn"]
+
+    def definition_values(self, *, subnet_ids, security_group_ids, status_url, dlq_url) -> dict:
+        """The placeholder values, exactly the names Pulumi supplies (docs/architecture.md)."""
+        return {
+            "ClusterArn": self.cluster_arn,
+            "TranscodeTaskDefinitionArn": self.task_definition_arn,
+            "TranscodeContainerName": TRANSCODE_CONTAINER,
+            "SubnetIds": list(subnet_ids),
+            "SecurityGroupIds": list(security_group_ids),
+            "AssignPublicIp": "DISABLED",
+            "StatusQueueUrl": status_url,
+            "DlqUrl": dlq_url,
+        }
+
+    def _create_state_machine(self, *, subnet_ids, security_group_ids, status_url, dlq_url) -> str:
+        from statemachines import render_definition
+
+        definition = json.loads(
+            render_definition(
+                self.definition_values(
+                    subnet_ids=subnet_ids,
+                    security_group_ids=security_group_ids,
+                    status_url=status_url,
+                    dlq_url=dlq_url,
+                )
+            )
+        )
+        if self.definition_transform is not None:
+            definition = self.definition_transform(definition)
+        return aws.client("stepfunctions").create_state_machine(
+            name=STATE_MACHINE_NAME,
+            definition=json.dumps(definition),
+            roleArn=f"arn:aws:iam::{LOCAL_ACCOUNT}:role/vidpipe-pipeline",
+            type="STANDARD",
+        )["stateMachineArn"]
+
+    def task_local_env(self) -> dict[str, str]:
+        """What a task needs to reach the local AWS (in Fargate: the task role and the region)."""
+        return {
+            k: self.env[k] for k in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", *LOCAL_CREDENTIALS)
+        }
+
+    def write_env_file(self, settings) -> Path:
+        """DATA_DIR/local.env: what the operator commands need to reach this stack
+        (`vidpipe history --env-file data/local.env ...`, or `set -a; . data/local.env`)."""
+        path = self.data_dir / "local.env"
+        values = {**self.env, "VIDPIPE_DATABASE_URL": settings.database_url}
+        path.write_text("".join(f"{k}={v}\n" for k, v in sorted(values.items())))
+        return path
+
+    def start_workers(self, settings, *, redrive: bool = True) -> None:
+        """Start what runs beside the API: the Fargate runner and the poller, after re-driving
+        what the previous run left unfinished (moto lost its queues and executions; the
+        database did not)."""
+        from sqlalchemy.orm import sessionmaker
+
+        from localcloud.persist import BucketMirror
+        from localcloud.runner import LocalFargateRunner
+        from poller import sweeper
+        from poller.service import PollerService
+        from vidpipe import executions, videos
         from vidpipe.db.session import make_engine
-        from sqlalchemy.orm import Session
 
-        engine = make_engine(settings.sqlalchemy_url)
-        with Session(engine) as session:
-            videos.resend_unqueued(session, settings, older_than=0)
-        engine.dispose()
+        if self.persist_bucket:
+            self.mirror = BucketMirror(self.env["VIDPIPE_BUCKET"], self.data_dir / "s3")
+            restored = self.mirror.restore()
+            if restored:
+                log.info("restored %d object(s) into the local bucket", restored)
+            self.mirror.start()
+        self._engine = make_engine(settings.sqlalchemy_url)
+        session_factory = sessionmaker(self._engine, expire_on_commit=False)
+        if redrive:
+            with session_factory() as session:
+                videos.resend_unqueued(session, settings, older_than=0)
+                count = sweeper.redrive_unfinished(session, settings)
+                if count:
+                    log.info("re-driven %d unfinished video(s) with a new attempt", count)
+        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self.write_env_file(settings)
+        self.runner = LocalFargateRunner(
+            cluster=self.cluster_arn,
+            logs_dir=self.data_dir / "logs",
+            local_env=self.task_local_env(),
+            concurrency=self.runner_concurrency,
+            poll_seconds=self.runner_poll_seconds,
+            execution_of=lambda env: executions.execution_arn(
+                f"{env.get('VIDPIPE_VIDEO_ID')}-{env.get('VIDPIPE_ATTEMPT')}", settings
+            ),
+        )
+        self.runner.start()
+        if self.with_poller:
+            self.poller = PollerService(
+                settings,
+                session_factory,
+                wait_seconds=self.poller_wait_seconds,
+                sweep_interval_seconds=self.sweep_interval_seconds,
+            )
+            self.poller.start()
 
     def stop(self) -> None:
+        if self.poller is not None:
+            self.poller.stop()
+            self.poller = None
+        if self.runner is not None:
+            self.runner.stop()
+            self.runner = None
+        if self.mirror is not None:
+            self.mirror.stop()
+            self.mirror = None
+        if getattr(self, "_engine", None) is not None:
+            self._engine.dispose()
+            self._engine = None
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if getattr(self, "_holds_lock", False):
+            from moto.core.config import default_user_config
+            from moto.moto_api import state_manager
+
+            try:
+                state_manager.unset_transition("ecs::task")
+            except KeyError:
+                pass
+            previous = getattr(self, "_previous_sfn_config", None)
+            if previous is None:
+                default_user_config.pop("stepfunctions", None)
+            else:
+                default_user_config["stepfunctions"] = previous
+            self._holds_lock = False
+            _server_lock.release()

@@ -93,7 +93,12 @@ def _current(session: Session, video_id: uuid.UUID, attempt: int) -> Video | Non
 
 def mark_processing(session: Session, video_id: uuid.UUID, attempt: int) -> bool:
     video = _current(session, video_id, attempt)
-    if video is None or video.status == VideoStatus.processed.value:
+    # Only an attempt that has not ended can start: a redelivered "processing" update must not
+    # turn a failed (or processed) video back into a processing one.
+    if video is None or video.status not in (
+        VideoStatus.uploaded.value,
+        VideoStatus.processing.value,
+    ):
         return False
     if video.status != VideoStatus.processing.value:
         video.status = VideoStatus.processing.value

@@ -6,3 +6,4 @@ app = typer.Typer(help="vidpipe: the basketball showcase video platform.", no_ar
 
 # Imported for their side effect of registering commands on `app`.
 from vidpipe.cli import serve  # noqa: E402,F401
+from vidpipe.cli import pipeline  # noqa: E402,F401

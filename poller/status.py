@@ -1,0 +1,133 @@
+"""Status queue -> database -> SendTaskSuccess.
+
+The state machine's MarkProcessing, RecordSuccess and RecordFailure states send a
+`VideoStatusMessage` (docs/messages.md) with `sqs:sendMessage.waitForTaskToken` and wait. The
+poller applies it with `vidpipe.videos.mark_*` (idempotent and attempt-aware), commits, then
+answers with SendTaskSuccess `{"applied": bool, "status": <video status or null>}`; the message is
+deleted only after that, so a crash in between re-applies the same update, harmlessly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.orm import Session, sessionmaker
+
+from vidpipe import aws, videos
+from vidpipe.db.models import Video
+
+log = logging.getLogger(__name__)
+
+# SendTaskSuccess answers meaning that nothing waits for this token any more.
+TOKEN_GONE = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken")
+MAX_REASON = 500
+
+
+class VideoStatusMessage(BaseModel):
+    version: Literal[1]
+    type: Literal["video.status"] = "video.status"
+    status: Literal["processing", "processed", "failed"]
+    video_id: uuid.UUID
+    attempt: int = Field(ge=1)
+    execution: str | None = None
+    task_token: str
+    result: dict[str, Any] | None = None  # processed: the transcode job's result
+    error: dict[str, Any] | None = None  # failed: Step Functions' {"Error": ..., "Cause": ...}
+
+
+_GENERIC = {
+    "Transcode.InvalidInput": "the file could not be processed: it is not a usable video",
+    "Transcode.Transient": "processing was interrupted several times; please try again later",
+    "Transcode.Failed": "processing failed; please try again later or upload another file",
+    "States.Timeout": "processing stopped responding or took too long, and was stopped",
+    "States.HeartbeatTimeout": "processing stopped responding and was stopped",
+}
+
+
+def reason_for(error: dict[str, Any] | None) -> str:
+    """A reason the player can read. The job writes InvalidInput causes for players
+    ("duration 12 s is below the 20 s minimum"); other causes are for operators (history, DLQ)."""
+    error = error or {}
+    name = str(error.get("Error") or "")
+    cause = str(error.get("Cause") or "").strip()
+    if name == "Transcode.InvalidInput" and cause:
+        reason = cause
+    elif name in _GENERIC:
+        reason = _GENERIC[name]
+    elif name.startswith("ECS."):
+        reason = "no processing capacity was available; please try again later"
+    else:
+        reason = "the video could not be processed; please try again later"
+    return reason[:MAX_REASON]
+
+
+def apply(session: Session, message: VideoStatusMessage) -> bool:
+    """Apply one status update; True when it changed (or already matched) the current attempt."""
+    if message.status == "processing":
+        applied = videos.mark_processing(session, message.video_id, message.attempt)
+    elif message.status == "processed":
+        if not message.result or "output_key" not in message.result:
+            raise ValueError("a processed status needs the job result with output_key")
+        applied = videos.mark_processed(session, message.video_id, message.attempt, message.result)
+    else:
+        applied = videos.mark_failed(
+            session, message.video_id, message.attempt, reason_for(message.error)
+        )
+    session.commit()
+    return applied
+
+
+def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> str:
+    """Returns 'answered', 'gone' (nobody waits any more), 'invalid' (deleted) or 'error' (kept
+    for another try)."""
+    try:
+        message = VideoStatusMessage.model_validate_json(body)
+    except ValidationError as exc:
+        log.error("status message dropped, not a VideoStatusMessage: %s", exc)
+        return "invalid"
+    try:
+        with session_factory() as session:
+            applied = apply(session, message)
+            video = session.get(Video, message.video_id)
+            status = video.status if video is not None else None
+    except ValueError as exc:
+        _fail(message, "Status.InvalidMessage", str(exc))
+        return "invalid"
+    except Exception:
+        log.exception("status %s for %s could not be applied", message.status, message.execution)
+        return "error"
+    log.info(
+        "status %s for video %s attempt %d: %s",
+        message.status, message.video_id, message.attempt, "applied" if applied else "stale",
+    )  # fmt: skip
+    try:
+        aws.client("stepfunctions").send_task_success(
+            taskToken=message.task_token,
+            output=json.dumps({"applied": applied, "status": status}),
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in TOKEN_GONE:
+            log.info(
+                "no state waits for %s's %s update any more", message.execution, message.status
+            )
+            return "gone"
+        log.warning("SendTaskSuccess failed: %s", exc)
+        return "error"
+    except BotoCoreError as exc:
+        log.warning("SendTaskSuccess failed: %s", exc)
+        return "error"
+    return "answered"
+
+
+def _fail(message: VideoStatusMessage, error: str, cause: str) -> None:
+    try:
+        aws.client("stepfunctions").send_task_failure(
+            taskToken=message.task_token, error=error, cause=cause[:32000]
+        )
+    except (BotoCoreError, ClientError) as exc:
+        log.warning("SendTaskFailure failed: %s", exc)

@@ -1,0 +1,70 @@
+"""A stand-in for `python -m jobs.transcode` with the same contract (environment in, S3 out,
+SendTaskSuccess / SendTaskFailure), for the failure tests:
+
+    python tests/pipeline/fake_job.py ok|crash-once|hang|invalid|transient-once
+
+ok: writes processed/<id>/clip.mp4 and poster.jpg and reports the job result.
+crash-once: the first run of a video exits 1 without reporting (as a crash); later runs are ok.
+hang: heartbeats never, reports never, sleeps for ever.
+invalid: reports Transcode.InvalidInput with a player-readable cause.
+transient-once: reports Transcode.Transient on the first run, then ok.
+VIDPIPE_FAKE_STATE_DIR holds the per-video run counters; VIDPIPE_FAKE_SECONDS makes `ok` slower
+(heartbeating every VIDPIPE_HEARTBEAT_SECONDS meanwhile).
+"""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import boto3
+
+mode = sys.argv[1]
+env = os.environ
+video_id, attempt = env["VIDPIPE_VIDEO_ID"], int(env["VIDPIPE_ATTEMPT"])
+token = env["VIDPIPE_TASK_TOKEN"]
+state = Path(env.get("VIDPIPE_FAKE_STATE_DIR", "/tmp")) / f"{video_id}.runs"
+runs = int(state.read_text()) + 1 if state.exists() else 1
+state.write_text(str(runs))
+print(f"fake job {mode}: video {video_id} attempt {attempt} run {runs}", flush=True)
+sfn = boto3.client("stepfunctions")
+
+if mode == "hang":
+    time.sleep(3600)
+if mode == "crash-once" and runs == 1:
+    sys.exit(1)
+if mode == "invalid":
+    sfn.send_task_failure(
+        taskToken=token,
+        error="Transcode.InvalidInput",
+        cause="duration 3.0 s is below the 20 s minimum",
+    )
+    sys.exit(0)
+if mode == "transient-once" and runs == 1:
+    sfn.send_task_failure(taskToken=token, error="Transcode.Transient", cause="S3 download failed")
+    sys.exit(0)
+
+seconds = float(env.get("VIDPIPE_FAKE_SECONDS", "0"))
+beat = float(env.get("VIDPIPE_HEARTBEAT_SECONDS", "10"))
+end = time.monotonic() + seconds
+while time.monotonic() < end:
+    time.sleep(min(beat, max(0.0, end - time.monotonic())))
+    sfn.send_task_heartbeat(taskToken=token)
+s3 = boto3.client("s3")
+prefix = env["VIDPIPE_OUTPUT_PREFIX"]
+s3.put_object(Bucket=env["VIDPIPE_BUCKET"], Key=f"{prefix}clip.mp4", Body=b"fake mp4")
+s3.put_object(Bucket=env["VIDPIPE_BUCKET"], Key=f"{prefix}poster.jpg", Body=b"fake jpg")
+result = {
+    "output_key": f"{prefix}clip.mp4",
+    "poster_key": f"{prefix}poster.jpg",
+    "duration_seconds": 7.0,
+    "width": 1280,
+    "height": 720,
+    "size_bytes": 8,
+    "ffmpeg_wall_seconds": 0.1,
+    "ffmpeg_cpu_seconds": 0.1,
+}
+(state.parent / f"{video_id}.reported").write_text(repr(time.time()))
+sfn.send_task_success(taskToken=token, output=json.dumps(result))
+print("reported success", flush=True)

@@ -1,0 +1,93 @@
+"""The state machine file: a real ASL validator, the placeholder contract, the states' policy."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import statemachines
+
+ROOT = Path(__file__).resolve().parents[2]
+PLACEHOLDERS = {"ClusterArn", "TranscodeTaskDefinitionArn", "TranscodeContainerName", "SubnetIds",
+                "SecurityGroupIds", "AssignPublicIp", "StatusQueueUrl", "DlqUrl"}  # fmt: skip
+VALUES = {
+    "ClusterArn": "arn:aws:ecs:eu-west-1:111122223333:cluster/vidpipe",
+    "TranscodeTaskDefinitionArn": "arn:aws:ecs:eu-west-1:111122223333:task-definition/vidpipe-transcode",
+    "TranscodeContainerName": "transcode",
+    "SubnetIds": ["subnet-1", "subnet-2"],
+    "SecurityGroupIds": ["sg-1"],
+    "AssignPublicIp": "DISABLED",
+    "StatusQueueUrl": "https://sqs.eu-west-1.amazonaws.com/111122223333/vidpipe-status",
+    "DlqUrl": "https://sqs.eu-west-1.amazonaws.com/111122223333/vidpipe-dlq",
+}
+ASL_VALIDATOR = "asl-validator@4.0.0"
+
+
+def _validator() -> list[str]:
+    local = ROOT / "node_modules" / ".bin" / "asl-validator"
+    if local.exists():
+        return [str(local)]
+    if shutil.which("asl-validator"):
+        return ["asl-validator"]
+    if shutil.which("npx"):
+        return ["npx", "--yes", ASL_VALIDATOR]
+    pytest.skip("Node.js is not installed: `npm install asl-validator@4.0.0` (CI installs it)")
+
+
+def _validate(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*_validator(), "--json-path", str(path)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_file_and_rendered_definition_pass_asl_validator(tmp_path):
+    rendered = tmp_path / "rendered.asl.json"
+    rendered.write_text(statemachines.render_definition(VALUES))
+    for path in (statemachines.DEFINITION_PATH, rendered):
+        result = _validate(path)
+        assert result.returncode == 0, result.stdout + result.stderr
+    # The validator does reject a broken definition (so a pass above means something).
+    broken = json.loads(rendered.read_text())
+    broken["States"]["Transcode"]["Next"] = "NoSuchState"
+    bad = tmp_path / "broken.asl.json"
+    bad.write_text(json.dumps(broken))
+    assert _validate(bad).returncode != 0
+
+
+def test_placeholders_are_exactly_the_deploy_contract():
+    assert statemachines.placeholders() == PLACEHOLDERS
+    rendered = json.loads(statemachines.render_definition(VALUES))
+    assert "${" not in json.dumps(rendered)
+    vpc = rendered["States"]["Transcode"]["Parameters"]["NetworkConfiguration"][
+        "AwsvpcConfiguration"
+    ]
+    assert vpc["Subnets"] == ["subnet-1", "subnet-2"] and vpc["SecurityGroups"] == ["sg-1"]
+
+
+def test_states_follow_the_pipeline_policy():
+    states = json.loads(statemachines.DEFINITION_PATH.read_text())["States"]
+    transcode = states["Transcode"]
+    assert transcode["Resource"] == "arn:aws:states:::ecs:runTask.waitForTaskToken"
+    assert 0 < transcode["HeartbeatSeconds"] < transcode["TimeoutSeconds"]
+    env = {
+        e["Name"]
+        for e in transcode["Parameters"]["Overrides"]["ContainerOverrides"][0]["Environment"]
+    }
+    assert env == {"VIDPIPE_VIDEO_ID", "VIDPIPE_ATTEMPT", "VIDPIPE_BUCKET", "VIDPIPE_INPUT_KEY",
+                   "VIDPIPE_OUTPUT_PREFIX", "VIDPIPE_TASK_TOKEN"}  # fmt: skip
+    retry = {e: r for r in transcode["Retry"] for e in r["ErrorEquals"]}
+    assert retry["Transcode.InvalidInput"]["MaxAttempts"] == 0
+    for error in ("Transcode.Transient", "States.HeartbeatTimeout", "States.Timeout",
+                  "ECS.AmazonECSException", "ECS.ThrottlingException"):  # fmt: skip
+        assert retry[error]["MaxAttempts"] >= 1 and retry[error]["BackoffRate"] >= 1
+    assert transcode["Catch"][0]["Next"] == "RecordFailure"
+    for name in ("MarkProcessing", "RecordSuccess", "RecordFailure"):
+        assert states[name]["Resource"] == "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
+        body = states[name]["Parameters"]["MessageBody"]
+        assert body["task_token.$"] == "$$.Task.Token" and body["version"] == 1
+    assert states["SendToDlq"]["Resource"] == "arn:aws:states:::sqs:sendMessage"
+    assert states["SendToDlq"]["Parameters"]["MessageBody"]["message.$"] == "$$.Execution.Input"
+    assert states["SendToDlq"]["Next"] == "VideoFailed" and states["VideoFailed"]["Type"] == "Fail"

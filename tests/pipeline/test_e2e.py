@@ -1,0 +1,128 @@
+"""Real uploads through the API, the whole local pipeline and the REAL job (`python -m
+jobs.transcode`), with a lowered duration/height policy so that tiny clips are accepted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from vidpipe.db.models import User
+
+POLICY = {"VIDPIPE_MIN_DURATION_SECONDS": "1", "VIDPIPE_MIN_HEIGHT": "240",
+          "VIDPIPE_BUMPER_SECONDS": "1"}  # fmt: skip
+
+
+def _clip(path, *args):
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args, str(path)], check=True
+    )
+    return path.read_bytes()
+
+
+@pytest.fixture
+def clips(tmp_path):
+    return {
+        "a": _clip(tmp_path / "a.mp4", "-f", "lavfi", "-i", "testsrc2=size=426x240:rate=30:duration=3",
+                   "-f", "lavfi", "-i", "sine=duration=3", "-c:v", "libx264", "-preset", "ultrafast",
+                   "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"),
+        "b": _clip(tmp_path / "b.mp4", "-f", "lavfi", "-i", "testsrc2=size=240x426:rate=25:duration=2",
+                   "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
+        # An MP4 by its content, with no video stream: invalid input for the job.
+        "audio_only": _clip(tmp_path / "c.mp4", "-f", "lavfi", "-i", "sine=duration=3", "-c:a", "aac",
+                            "-f", "mp4"),
+    }  # fmt: skip
+
+
+def _token(client: TestClient) -> str:
+    creds = {"email": "e2e@example.com", "password": "s3cret-password"}
+    r = client.post("/api/auth/signup", json={"first_name": "Ada", "last_name": "Jordan",
+                    "password1": creds["password"], "password2": creds["password"],
+                    "city": "Medellín", "country": "Colombia", "email": creds["email"]})  # fmt: skip
+    assert r.status_code == 201, r.text
+    r = client.post("/api/auth/login", json=creds)
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
+
+
+def test_uploads_through_the_api_come_out_processed_in_s3_and_the_database(
+    pipeline_factory, clips, tmp_path
+):
+    p = pipeline_factory(None, heartbeat=10, task_environment=POLICY)
+    client = TestClient(create_app(p.settings))
+    auth = {"Authorization": f"Bearer {_token(client)}"}
+    ids = {}
+    for name, data in clips.items():
+        r = client.post("/api/videos/upload", headers=auth, data={"title": name},
+                        files={"video_file": (f"{name}.mp4", data, "video/mp4")})  # fmt: skip
+        assert r.status_code == 201, r.text
+        ids[name] = r.json()["video_id"]
+        assert r.json()["task_id"] == f"{ids[name]}-1"
+    final = {}
+    end = time.monotonic() + 150
+    while len(final) < len(ids):
+        assert time.monotonic() < end, f"not finished: {set(ids) - set(final)}"
+        for name, vid in ids.items():
+            body = client.get(f"/api/videos/{vid}", headers=auth).json()
+            if body["status"] in ("processed", "failed"):
+                final[name] = body
+        time.sleep(0.3)
+
+    for name in ("a", "b"):
+        body = final[name]
+        assert body["status"] == "processed", body
+        vid = ids[name]
+        row = p.get(__import__("uuid").UUID(vid))
+        assert row.processed_key == f"processed/{vid}/clip.mp4"
+        assert row.poster_key == f"processed/{vid}/poster.jpg"
+        assert row.duration_seconds and row.ffmpeg_wall_seconds and row.processed_at
+        out = tmp_path / f"{name}-out.mp4"
+        p.s3.download_file(p.settings.bucket, row.processed_key, str(out))
+        p.s3.head_object(Bucket=p.settings.bucket, Key=row.poster_key)
+        info = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json",
+                                          str(out)], capture_output=True, check=True).stdout)  # fmt: skip
+        streams = info["streams"]
+        assert [s["codec_type"] for s in streams] == ["video"]  # no audio at all
+        assert (streams[0]["width"], streams[0]["height"], streams[0]["codec_name"]) == (
+            1280,
+            720,
+            "h264",
+        )
+        with p.sessions() as s:
+            assert s.get(User, row.owner_id).public_videos == 2
+        # The owner sees the run's history through the API.
+        rows = client.get(f"/api/videos/{vid}/history", headers=auth).json()
+        states = [r["state"] for r in rows if r["event"].endswith("StateExited")]
+        assert states == [
+            "MarkProcessing",
+            "IsCurrentAttempt",
+            "Transcode",
+            "RecordSuccess",
+            "Processed",
+        ]
+        assert rows[-1]["event"] == "ExecutionSucceeded" and rows[-1]["duration_seconds"] > 0
+
+    bad = final["audio_only"]
+    assert bad["status"] == "failed" and "video" in bad["error"].lower(), bad
+    assert not bad["error"].startswith("Transcode.")
+    vid = __import__("uuid").UUID(ids["audio_only"])
+    assert p.transcode_runs(vid) == 1  # invalid input: no retry
+    (dlq,) = p.drain_dlq()
+    assert (
+        dlq["message"]["video_id"] == str(vid) and dlq["error"]["Error"] == "Transcode.InvalidInput"
+    )
+    # Other people's history is not theirs to read.
+    assert client.get(f"/api/videos/{vid}/history").status_code == 401
+    assert (
+        client.get(
+            "/api/videos/00000000-0000-0000-0000-000000000000/history", headers=auth
+        ).status_code
+        == 404
+    )
+    p.wait_no_tasks()
+    logs = list((p.stack.data_dir / "logs").glob("*.log"))
+    assert len(logs) == 3 and all("exited with code 0" in f.read_text() for f in logs)

@@ -1,0 +1,113 @@
+"""localcloud.ecs_shim works around moto bugs. When moto fixes them, these tests fail: remove the
+shim (and this test) then."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from localcloud import ecs_shim
+
+REMOVE = "moto fixed it: remove localcloud/ecs_shim.py (and this test)"
+
+
+def _definition(p) -> dict:
+    return {
+        "StartAt": "Run",
+        "States": {
+            "Run": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::ecs:runTask.waitForTaskToken",
+                "Parameters": {
+                    "Cluster": p.stack.cluster_arn,
+                    "TaskDefinition": p.stack.task_definition_arn,
+                    "LaunchType": "FARGATE",
+                    "NetworkConfiguration": {
+                        "AwsvpcConfiguration": {
+                            "Subnets": [p.stack.network["subnet_ids"][0]],
+                            "SecurityGroups": p.stack.network["security_group_ids"],
+                        }
+                    },
+                    "Overrides": {
+                        "ContainerOverrides": [
+                            {
+                                "Name": "transcode",
+                                "Environment": [
+                                    {"Name": "VIDPIPE_TASK_TOKEN", "Value.$": "$$.Task.Token"}
+                                ],
+                            }
+                        ]
+                    },
+                },  # fmt: skip
+                "HeartbeatSeconds": 30,
+                "End": True,
+            }
+        },
+    }
+
+
+def _run(p, name: str) -> tuple[str, list[dict]]:
+    arn = p.sfn.create_state_machine(name=name, definition=json.dumps(_definition(p)),
+                                     roleArn="arn:aws:iam::123456789012:role/x")["stateMachineArn"]  # fmt: skip
+    execution = p.sfn.start_execution(stateMachineArn=arn, name="one", input="{}")["executionArn"]
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        events = p.sfn.get_execution_history(executionArn=execution)["events"]
+        if any(e["type"] in ("TaskFailed", "TaskSubmitted") for e in events):
+            return execution, events
+        time.sleep(0.1)
+    raise AssertionError("the ecs:runTask state neither failed nor submitted")
+
+
+def test_moto_still_needs_the_ecs_shim(pipeline_factory):
+    p = pipeline_factory("ok", with_workers=False)
+    ecs_shim.uninstall()
+    try:
+        _, events = _run(p, "unshimmed")
+        failed = [e for e in events if e["type"] == "TaskFailed"]
+        assert failed, REMOVE
+        details = failed[0]["taskFailedEventDetails"]
+        assert (details["error"], details["cause"]) == ("States.Runtime", "'Cluster'"), REMOVE
+    finally:
+        ecs_shim.install()
+    _, events = _run(p, "shimmed")
+    assert not [e for e in events if e["type"] == "TaskFailed"], events
+    submitted = next(e for e in events if e["type"] == "TaskSubmitted")
+    assert p.stack.cluster_arn in submitted["taskSubmittedEventDetails"]["output"]
+
+
+def _token_wait(p, name: str) -> tuple[str, str]:
+    """An execution waiting on sqs:sendMessage.waitForTaskToken (unaffected by the ECS bug)."""
+    definition = {"StartAt": "Wait", "States": {"Wait": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"QueueUrl": p.settings.dlq_url, "MessageBody": {"token.$": "$$.Task.Token"}},
+        "End": True}}}  # fmt: skip
+    arn = p.sfn.create_state_machine(name=name, definition=json.dumps(definition),
+                                     roleArn="arn:aws:iam::123456789012:role/x")["stateMachineArn"]  # fmt: skip
+    execution = p.sfn.start_execution(stateMachineArn=arn, name="one", input="{}")["executionArn"]
+    message = p.sqs.receive_message(QueueUrl=p.settings.dlq_url, WaitTimeSeconds=5)["Messages"][0]
+    p.sqs.delete_message(QueueUrl=p.settings.dlq_url, ReceiptHandle=message["ReceiptHandle"])
+    return execution, json.loads(message["Body"])["token"]
+
+
+def test_moto_still_drops_the_cause_of_send_task_failure(pipeline_factory):
+    p = pipeline_factory("ok", with_workers=False)
+    causes = {}
+    try:
+        for shimmed in (False, True):
+            (ecs_shim.install if shimmed else ecs_shim.uninstall)()
+            execution, token = _token_wait(p, f"cause-{shimmed}")
+            p.sfn.send_task_failure(taskToken=token, error="Transcode.InvalidInput", cause="why")
+            end = time.monotonic() + 5
+            while True:
+                events = p.sfn.get_execution_history(executionArn=execution)["events"]
+                failed = [e for e in events if e["type"] == "TaskFailed"]
+                if failed:
+                    break
+                assert time.monotonic() < end, "SendTaskFailure did not fail the state"
+                time.sleep(0.1)
+            causes[shimmed] = failed[0]["taskFailedEventDetails"].get("cause")
+    finally:
+        ecs_shim.install()
+    assert not causes[False], REMOVE
+    assert causes[True] == "why"

@@ -1,0 +1,138 @@
+"""An execution's event history as a timeline a person can read (the CLI and the API share it).
+
+It reads `GetExecutionHistory`, the same call against AWS and the local moto server, and turns
+events into rows: when, the state the event belongs to, the event, how long the state or task took,
+and the error with its cause.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from vidpipe import aws, executions
+from vidpipe.settings import Settings
+
+# Events that only repeat what the next event says; `vidpipe history` hides them unless --all.
+NOISE = {"TaskScheduled", "TaskStarted", "TaskSubmitted", "ChoiceStateExited", "SucceedStateExited"}
+
+
+class NoHistory(Exception):
+    """The orchestrator has no execution with that name (not started yet, or the local cloud was
+    restarted since)."""
+
+
+def fetch_events(execution_arn: str) -> list[dict]:
+    sfn = aws.client("stepfunctions")
+    events: list[dict] = []
+    try:
+        for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+            events.extend(page["events"])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in (
+            "ExecutionDoesNotExist",
+            "ResourceNotFound",
+        ):
+            raise NoHistory(execution_arn) from exc
+        raise
+    return events
+
+
+def _details(event: dict) -> dict:
+    for key, value in event.items():
+        if key.endswith("EventDetails") and isinstance(value, dict):
+            return value
+    return {}
+
+
+def _seconds(a: datetime, b: datetime) -> float:
+    return round((b - a).total_seconds(), 3)
+
+
+def timeline(events: list[dict]) -> list[dict[str, Any]]:
+    """One row per event: id, time (ISO 8601), elapsed_seconds since the start, state, event,
+    duration_seconds (states: entered -> exited; tasks: scheduled -> outcome; the execution:
+    total), error, cause."""
+    rows: list[dict[str, Any]] = []
+    if not events:
+        return rows
+    start: datetime = events[0]["timestamp"]
+    state: str | None = None
+    entered: dict[str, datetime] = {}
+    scheduled: datetime | None = None
+    for event in events:
+        kind: str = event["type"]
+        when: datetime = event["timestamp"]
+        details = _details(event)
+        duration = None
+        row_state = state
+        if kind.endswith("StateEntered"):
+            state = row_state = details.get("name")
+            entered[state] = when
+        elif kind.endswith("StateExited"):
+            row_state = details.get("name", state)
+            if row_state in entered:
+                duration = _seconds(entered[row_state], when)
+            state = None
+        elif kind == "TaskScheduled":
+            scheduled = when
+        elif kind in (
+            "TaskSucceeded",
+            "TaskFailed",
+            "TaskTimedOut",
+            "TaskSubmitFailed",
+            "TaskStartFailed",
+        ):
+            if scheduled is not None:
+                duration = _seconds(scheduled, when)
+        elif kind.startswith("Execution") and kind != "ExecutionStarted":
+            duration = _seconds(start, when)
+            row_state = None
+        rows.append(
+            {
+                "id": event["id"],
+                "time": when.isoformat(),
+                "elapsed_seconds": _seconds(start, when),
+                "state": row_state,
+                "event": kind,
+                "duration_seconds": duration,
+                "error": details.get("error"),
+                "cause": details.get("cause"),
+            }
+        )
+    return rows
+
+
+def video_timeline(video_id: str, attempt: int, settings: Settings) -> list[dict[str, Any]]:
+    """The timeline of the execution `<video_id>-<attempt>`; NoHistory when it does not exist."""
+    return timeline(fetch_events(executions.execution_arn(f"{video_id}-{attempt}", settings)))
+
+
+def _short(text: str | None, width: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_timeline(rows: list[dict[str, Any]], *, everything: bool = False) -> str:
+    """A fixed-width table; `everything=False` hides the NOISE events."""
+    lines = [f"{'TIME (UTC)':<12} {'+S':>8}  {'STATE':<18} {'EVENT':<26} {'TOOK':>8}  ERROR"]
+    for row in rows:
+        if not everything and row["event"] in NOISE:
+            continue
+        clock = datetime.fromisoformat(row["time"]).strftime("%H:%M:%S.%f")[:12]
+        took = "" if row["duration_seconds"] is None else f"{row['duration_seconds']:.3f}s"
+        error = row["error"] or ""
+        if row["cause"]:
+            error = f"{error}: {_short(row['cause'], 90)}" if error else _short(row["cause"], 90)
+        lines.append(
+            f"{clock:<12} {row['elapsed_seconds']:>8.3f}  {_short(row['state'] or '-', 18):<18} "
+            f"{row['event']:<26} {took:>8}  {error}".rstrip()
+        )
+    return "\n".join(lines)
+
+
+def rows_as_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, indent=2)
