@@ -55,8 +55,12 @@ def sign_up(
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if not verify_password(password, user.password_hash if user else None):
+    valid, upgraded = verify_password(password, user.password_hash if user else None)
+    if not valid:
         return None
+    if upgraded is not None:
+        user.password_hash = upgraded
+        session.commit()
     return user
 
 

@@ -126,3 +126,17 @@ def test_missing_expired_tampered_and_orphan_tokens_are_401(client, settings, ma
     )
     assert client.get("/api/videos", headers={"Authorization": "Bearer"}).status_code == 401
     assert client.get("/api/videos", headers=player.headers).status_code == 200
+
+
+def test_login_upgrades_a_hash_made_with_older_parameters(client, db):
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    signup(client)
+    user = db.scalar(select(User).where(User.email == "ana@example.com"))
+    user.password_hash = PasswordHash((Argon2Hasher(time_cost=3, memory_cost=65536),)).hash("long-enough")
+    db.commit()
+    login = client.post("/api/auth/login", json={"email": "ana@example.com", "password": "long-enough"})
+    assert login.status_code == 200
+    db.expire_all()
+    assert "m=19456,t=2,p=1" in db.get(User, user.id).password_hash

@@ -71,6 +71,9 @@ def migrate() -> None:
 def api(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(
+        1, min=1, help="Worker processes (Python serves one CPU per process); default 1 per task."
+    ),
 ) -> None:
     from api.main import create_app
     from vidpipe.db.migrate import upgrade_to_head
@@ -79,7 +82,11 @@ def api(
     exit_on_sigterm()
     settings = _refresh_settings()
     upgrade_to_head(settings.sqlalchemy_url)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if workers > 1:
+        # Each worker builds its own app from the environment (an app object can't be shared).
+        uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers)
+    else:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 @app.command(help=UP_HELP)
