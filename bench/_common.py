@@ -11,7 +11,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -66,21 +65,6 @@ def recreate_database(name: str) -> str:
     url = database_url(name)
     upgrade_to_head(url)
     return url
-
-
-def free_port_pair() -> int:
-    """A port P with P+1 also free (`vidpipe up` puts its moto on P+1)."""
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port + 1))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free port pair")
 
 
 def clean_env(**extra: str) -> dict[str, str]:

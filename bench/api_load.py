@@ -37,8 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 
+from localcloud.ports import free_port_pair  # noqa: E402
 from bench._common import (  # noqa: E402
-    BENCH_PASSWORD, CITIES, Server, admin_url, clean_env, cpu_seconds, free_port_pair,
+    BENCH_PASSWORD, CITIES, Server, admin_url, clean_env, cpu_seconds,
     libpq_url, percentile, print_json, recreate_database, running, seed_postgres, start_moto,
     vidpipe_argv,
 )  # fmt: skip

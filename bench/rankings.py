@@ -28,8 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 
+from localcloud.ports import free_port_pair  # noqa: E402
 from bench._common import (  # noqa: E402
-    Server, clean_env, cpu_seconds, free_port_pair, percentile, print_json,
+    Server, clean_env, cpu_seconds, percentile, print_json,
     recreate_database, running, seed_postgres, vidpipe_argv,
 )  # fmt: skip
 

@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 
+from localcloud.ports import free_port_pair  # noqa: E402
 from bench._common import (  # noqa: E402
-    Server, clean_env, free_port_pair, print_json, proc_status_kb, running, start_moto,
+    Server, clean_env, print_json, proc_status_kb, running, start_moto,
     vidpipe_argv,
 )  # fmt: skip
 

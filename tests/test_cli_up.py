@@ -5,31 +5,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-
-def _free_port_pair() -> int:
-    """A port P with P+1 also free (the API and its local AWS)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port pair")
+from localcloud.ports import free_port_pair
 
 
 def _start(tmp_path: Path, name: str):
-    port = _free_port_pair()
+    port = free_port_pair()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDPIPE_", "AWS_"))}
     log = open(tmp_path / f"{name}.log", "w")
     proc = subprocess.Popen(

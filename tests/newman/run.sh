@@ -68,23 +68,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # A port P with P+1 free too (the API and its embedded moto).
-PORT="$("$PY" - <<'EOF'
-import socket
-for _ in range(100):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    try:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", port + 1))
-    except OSError:
-        continue
-    print(port)
-    break
-else:
-    raise SystemExit("no free port pair")
-EOF
-)"
+PORT="$("$PY" -m localcloud.ports)"
 BASE_URL="http://127.0.0.1:$PORT"
 
 # The server gets a clean environment: no VIDPIPE_*/AWS_* from the caller (it must use its own
