@@ -198,6 +198,7 @@ def main() -> int:
         help="share of logins in the mix; the reads keep their proportions",
     )
     parser.add_argument("--server", choices=("up", "api"), default="up")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (--server api)")
     parser.add_argument("--database", default="vidpipe_bench_load")
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
     parser.add_argument("--keep", action="store_true", help="do not drop the database at the end")
@@ -229,7 +230,7 @@ def main() -> int:
             moto, aws_env = start_moto(tmp, port + 1)
             servers.append(moto)
             env.update(aws_env)
-            argv = vidpipe_argv("api", "--port", str(port))
+            argv = vidpipe_argv("api", "--port", str(port), "--workers", str(args.workers))
         # uvicorn's access log would cost the server CPU per request: the cloud task logs it, but
         # here it is noise next to the figure we want. It stays on (as deployed) unless asked.
         api = Server(argv, env, tmp / "api.log", f"vidpipe {args.server}")
