@@ -111,6 +111,23 @@ def video_timeline(video_id: str, attempt: int, settings: Settings) -> list[dict
     return timeline(fetch_events(executions.execution_arn(f"{video_id}-{attempt}", settings)))
 
 
+def latest_attempt(video_id: str, settings: Settings) -> int | None:
+    """The highest attempt with an execution, found from the orchestrator alone (operators run
+    `vidpipe history` from outside the VPC, where the database cannot be reached). Attempts are
+    numbered from 1 without gaps and there are only a few per video."""
+    sfn = aws.client("stepfunctions")
+    found = None
+    for attempt in range(1, 100):
+        try:
+            sfn.describe_execution(
+                executionArn=executions.execution_arn(f"{video_id}-{attempt}", settings)
+            )
+        except ClientError:
+            return found
+        found = attempt
+    return found
+
+
 def _short(text: str | None, width: int) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= width else text[: width - 1] + "…"

@@ -95,20 +95,16 @@ def history(
     env_file: str = typer.Option(None, help=ENV_FILE_HELP),
 ) -> None:
     from vidpipe import history as hist
-    from vidpipe.db.models import Video
 
     settings = _settings(env_file)
     vid = _video_id(video_id)
     if attempt is None:
-        with _sessions(settings)() as session:
-            video = session.get(Video, vid)
-            if video is None:
-                typer.echo(f"no video {vid}", err=True)
-                raise typer.Exit(1)
-            attempt = video.attempt
-            typer.echo(
-                f"video {vid}: {video.status}" + (f" ({video.error})" if video.error else "")
-            )
+        # From the orchestrator, not the database: this works from an operator's laptop against
+        # the deployed state machine, where the private database is out of reach.
+        attempt = hist.latest_attempt(str(vid), settings)
+        if attempt is None:
+            typer.echo(f"no execution for video {vid}: not started yet, or unknown", err=True)
+            raise typer.Exit(1)
     name = f"{vid}-{attempt}"
     try:
         rows = hist.video_timeline(str(vid), attempt, settings)
