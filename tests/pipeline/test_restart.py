@@ -11,7 +11,8 @@ import sys
 import time
 import urllib.request
 
-from tests.test_cli_up import _free_port_pair, _health
+from localcloud.ports import free_port_pair
+from tests.test_cli_up import _health
 from vidpipe.cli.pipeline import _http, _multipart, make_test_clip
 
 POLICY = {
@@ -29,7 +30,7 @@ def _up(port, data_dir, log):
 
 
 def test_up_killed_while_processing_restarts_and_the_video_ends_processed(tmp_path):
-    port = _free_port_pair()
+    port = free_port_pair()
     api = f"http://127.0.0.1:{port}"
     clip = tmp_path / "clip.mp4"
     make_test_clip(clip, seconds=8, width=640, height=360)
