@@ -145,31 +145,26 @@ class Network(pulumi.ComponentResource):
         self.job_sg = group("transcode", "vidpipe transcode tasks: no inbound")
         self.db_sg = group("db", "vidpipe PostgreSQL: from the API and the poller only")
 
-        def ingress(rule: str, sg, port: int, *, cidr=None, source_sg=None, description: str):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-{rule}",
+        def rule(kind, rule_name: str, sg, port: int, *, cidr=None, peer_sg=None, description: str):
+            kind(
+                f"{name}-{rule_name}",
                 security_group_id=sg.id,
                 ip_protocol="tcp",
                 from_port=port,
                 to_port=port,
                 cidr_ipv4=cidr,
-                referenced_security_group_id=source_sg.id if source_sg else None,
+                referenced_security_group_id=peer_sg.id if peer_sg else None,
                 description=description,
                 opts=child,
             )
 
-        def egress(rule: str, sg, port: int, *, cidr=None, dest_sg=None, description: str):
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-{rule}",
-                security_group_id=sg.id,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                cidr_ipv4=cidr,
-                referenced_security_group_id=dest_sg.id if dest_sg else None,
-                description=description,
-                opts=child,
-            )
+        def ingress(rule_name: str, sg, port: int, *, cidr=None, source_sg=None, description: str):
+            rule(aws.vpc.SecurityGroupIngressRule, rule_name, sg, port, cidr=cidr,
+                 peer_sg=source_sg, description=description)  # fmt: skip
+
+        def egress(rule_name: str, sg, port: int, *, cidr=None, dest_sg=None, description: str):
+            rule(aws.vpc.SecurityGroupEgressRule, rule_name, sg, port, cidr=cidr,
+                 peer_sg=dest_sg, description=description)  # fmt: skip
 
         ingress(
             "alb-in-http", self.alb_sg, 80, cidr="0.0.0.0/0", description="HTTP from the internet"
