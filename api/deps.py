@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -69,3 +70,11 @@ def optional_user(
 
 CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
+
+
+def parse_video_id(video_id: str) -> uuid.UUID | None:
+    """A malformed id names no video: the services answer 404 like for any other unknown id."""
+    try:
+        return uuid.UUID(video_id)
+    except ValueError:
+        return None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from sqlalchemy.orm import sessionmaker
 
 from api import errors
 from api.routes import auth, health, history, public, videos
 from vidpipe.db.session import make_engine
-from sqlalchemy.orm import sessionmaker
 from vidpipe.settings import Settings, get_settings
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 
 from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.deps import CurrentUser, SessionDep, SettingsDep, parse_video_id
 from vidpipe import history, videos
 from vidpipe.errors import Unavailable
 
@@ -27,20 +26,13 @@ class TimelineRow(BaseModel):
     cause: str | None
 
 
-def _parse_id(video_id: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(video_id)
-    except ValueError:
-        return None
-
-
 @router.get("/{video_id}/history", response_model=list[TimelineRow])
 async def video_history(
     video_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ):
     """The current attempt's execution history as timeline rows (empty while the run has not
     started). 401/403/404 as the other video routes; 503 when the orchestrator does not answer."""
-    video = await run_in_threadpool(videos.get_own, session, user, _parse_id(video_id))
+    video = await run_in_threadpool(videos.get_own, session, user, parse_video_id(video_id))
     try:
         return await run_in_threadpool(
             history.video_timeline, str(video.id), video.attempt, settings

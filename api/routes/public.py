@@ -2,9 +2,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
+from api.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep, parse_video_id
 from api.schemas import MessageOut, Paging, PublicVideo, RankingRow
-from api.routes.videos import _parse_id
 from vidpipe import storage, voting
 
 router = APIRouter(prefix="/api/public", tags=["public"])
@@ -36,7 +35,7 @@ def public_videos(
 
 @router.post("/videos/{video_id}/vote", response_model=MessageOut)
 def vote(video_id: str, user: CurrentUser, session: SessionDep) -> MessageOut:
-    voting.vote(session, user, _parse_id(video_id))
+    voting.vote(session, user, parse_video_id(video_id))
     return MessageOut(message="vote recorded")
 
 

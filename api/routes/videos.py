@@ -6,7 +6,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.deps import CurrentUser, SessionDep, SettingsDep, parse_video_id
 from api.schemas import DeleteOut, UploadOut, VideoDetail, VideoSummary
 from api.uploads import read_upload_form
 from vidpipe import storage, videos
@@ -15,14 +15,6 @@ from vidpipe.errors import Unavailable
 from vidpipe.messages import upload_key_for
 
 router = APIRouter(prefix="/api/videos", tags=["videos"])
-
-
-def _parse_id(video_id: str) -> uuid.UUID | None:
-    """A malformed id names no video: 404 like any other unknown id."""
-    try:
-        return uuid.UUID(video_id)
-    except ValueError:
-        return None
 
 
 @router.post(
@@ -100,7 +92,7 @@ def list_videos(user: CurrentUser, session: SessionDep, settings: SettingsDep):
 # `error` is present only on failed videos, so the body is rendered here rather than by FastAPI.
 @router.get("/{video_id}", responses={200: {"model": VideoDetail}})
 def get_video(video_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep):
-    video = videos.get_own(session, user, _parse_id(video_id))
+    video = videos.get_own(session, user, parse_video_id(video_id))
     processed = video.status == VideoStatus.processed.value
     detail = VideoDetail(
         video_id=video.id,
@@ -120,6 +112,6 @@ def get_video(video_id: str, user: CurrentUser, session: SessionDep, settings: S
 
 @router.delete("/{video_id}", response_model=DeleteOut)
 def delete_video(video_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep):
-    parsed = _parse_id(video_id)
+    parsed = parse_video_id(video_id)
     videos.delete_own(session, user, parsed, settings)
     return DeleteOut(message="video deleted", video_id=parsed)

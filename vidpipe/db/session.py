@@ -1,15 +1,8 @@
-"""Engine and session factory for PostgreSQL (cloud) or SQLite (local)."""
+"""Engines for PostgreSQL (cloud) or SQLite (local)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import lru_cache
-
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
-
-from vidpipe.settings import get_settings
 
 
 def make_engine(url: str) -> Engine:
@@ -27,27 +20,3 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-
-
-@lru_cache
-def get_engine() -> Engine:
-    return make_engine(get_settings().sqlalchemy_url)
-
-
-@lru_cache
-def get_sessionmaker() -> sessionmaker[Session]:
-    return sessionmaker(get_engine(), expire_on_commit=False)
-
-
-@contextmanager
-def session_scope() -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    session = get_sessionmaker()()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
