@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from sqlalchemy.orm import sessionmaker
 
 from api import errors
 from api.routes import auth, health, history, public, videos
-from vidpipe.db.session import make_engine
+from vidpipe.db.session import make_engine, session_factory
 from vidpipe.settings import Settings, get_settings
 
 
@@ -20,7 +19,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.sqlalchemy_url)
-    app.state.sessionmaker = sessionmaker(app.state.engine, expire_on_commit=False)
+    app.state.sessionmaker = session_factory(app.state.engine)
     errors.install(app)
     for module in (auth, history, videos, public, health):
         app.include_router(module.router)

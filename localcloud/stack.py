@@ -296,14 +296,12 @@ class LocalStack:
         """Start what runs beside the API: the Fargate runner and the poller, after re-driving
         what the previous run left unfinished (moto lost its queues and executions; the
         database did not)."""
-        from sqlalchemy.orm import sessionmaker
-
         from localcloud.persist import BucketMirror
         from localcloud.runner import LocalFargateRunner
         from poller import sweeper
         from poller.service import PollerService
         from vidpipe import executions, videos
-        from vidpipe.db.session import make_engine
+        from vidpipe.db.session import make_engine, session_factory
 
         if self.persist_bucket:
             self.mirror = BucketMirror(self.env["VIDPIPE_BUCKET"], self.data_dir / "s3")
@@ -312,9 +310,9 @@ class LocalStack:
                 log.info("restored %d object(s) into the local bucket", restored)
             self.mirror.start()
         self._engine = make_engine(settings.sqlalchemy_url)
-        session_factory = sessionmaker(self._engine, expire_on_commit=False)
+        sessions = session_factory(self._engine)
         if redrive:
-            with session_factory() as session:
+            with sessions() as session:
                 videos.resend_unqueued(session, settings, older_than=0)
                 count = sweeper.redrive_unfinished(session, settings)
                 if count:
@@ -335,7 +333,7 @@ class LocalStack:
         if self.with_poller:
             self.poller = PollerService(
                 settings,
-                session_factory,
+                sessions,
                 wait_seconds=self.poller_wait_seconds,
                 sweep_interval_seconds=self.sweep_interval_seconds,
             )

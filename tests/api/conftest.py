@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from moto import mock_aws
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from api.main import create_app
 from vidpipe import aws, videos
@@ -109,7 +109,7 @@ def client(app) -> Iterator[TestClient]:
 
 @pytest.fixture
 def db(app) -> Iterator[Session]:
-    session = sessionmaker(app.state.engine, expire_on_commit=False)()
+    session = app.state.sessionmaker()
     yield session
     session.close()
 

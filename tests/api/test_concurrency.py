@@ -5,7 +5,6 @@ import uuid
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 
 from vidpipe import voting
 from vidpipe.db.models import User, Video, Vote
@@ -14,7 +13,7 @@ from vidpipe.errors import BadRequest
 
 def _race(app, calls):
     """Run every call at the same instant, each in its own thread with its own session."""
-    factory = sessionmaker(app.state.engine, expire_on_commit=False)
+    factory = app.state.sessionmaker
     barrier = threading.Barrier(len(calls))
     outcomes: list[str] = []
     lock = threading.Lock()

@@ -42,11 +42,9 @@ def _settings(env_file: str | None = None):
 
 
 def _sessions(settings):
-    from sqlalchemy.orm import sessionmaker
+    from vidpipe.db.session import make_engine, session_factory
 
-    from vidpipe.db.session import make_engine
-
-    return sessionmaker(make_engine(settings.sqlalchemy_url), expire_on_commit=False)
+    return session_factory(make_engine(settings.sqlalchemy_url))
 
 
 def _video_id(value: str) -> uuid.UUID:

@@ -1,8 +1,9 @@
-"""Engines for PostgreSQL (cloud) or SQLite (local)."""
+"""Engines and session factories for PostgreSQL (cloud) or SQLite (local)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(url: str) -> Engine:
@@ -20,3 +21,8 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    # Objects stay readable after commit: services return rows the caller renders afterwards.
+    return sessionmaker(engine, expire_on_commit=False)
