@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,9 +82,14 @@ class Server:
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            list(argv), env=env, stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, cwd=ROOT,
-        )  # fmt: skip
+            list(argv),
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=ROOT,
+        )
 
     @property
     def pid(self) -> int:
@@ -146,16 +151,20 @@ def start_moto(workdir: Path, port: int) -> tuple[Server, dict[str, str]]:
     moto_bin = Path(PYTHON).with_name("moto_server")
     server = Server(
         [str(moto_bin), "-H", "127.0.0.1", "-p", str(port)],
-        clean_env(), workdir / "moto.log", "moto_server",
-    )  # fmt: skip
+        clean_env(),
+        workdir / "moto.log",
+        "moto_server",
+    )
     endpoint = f"http://127.0.0.1:{port}"
     server.wait_http(endpoint + "/moto-api/", timeout=60, ok=(200, 404))
     import boto3
 
     aws = dict(
-        endpoint_url=endpoint, region_name="us-east-1",
-        aws_access_key_id="local", aws_secret_access_key="local",
-    )  # fmt: skip
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
     boto3.client("s3", **aws).create_bucket(Bucket="vidpipe-media")
     queue_url = boto3.client("sqs", **aws).create_queue(QueueName="vidpipe-jobs")["QueueUrl"]
     env = {
@@ -201,19 +210,70 @@ def print_json(label: str, data: dict) -> None:
 # --- seeding straight into PostgreSQL (COPY) ----------------------------------------------
 
 FIRST_NAMES = [
-    "Ana", "Bruno", "Carla", "Diego", "Elena", "Felipe", "Gabriela", "Hugo", "Isabel", "Juan",
-    "Karen", "Luis", "Maria", "Nicolas", "Olga", "Pedro", "Queta", "Rosa", "Santiago", "Tania",
-]  # fmt: skip
+    "Ana",
+    "Bruno",
+    "Carla",
+    "Diego",
+    "Elena",
+    "Felipe",
+    "Gabriela",
+    "Hugo",
+    "Isabel",
+    "Juan",
+    "Karen",
+    "Luis",
+    "Maria",
+    "Nicolas",
+    "Olga",
+    "Pedro",
+    "Queta",
+    "Rosa",
+    "Santiago",
+    "Tania",
+]
 LAST_NAMES = [
-    "Perez", "Silva", "Gomez", "Rodriguez", "Lopez", "Martinez", "Garcia", "Sanchez", "Ramirez",
-    "Torres", "Flores", "Rivera", "Vargas", "Castro", "Ortiz", "Morales", "Rojas", "Mendoza",
-]  # fmt: skip
+    "Perez",
+    "Silva",
+    "Gomez",
+    "Rodriguez",
+    "Lopez",
+    "Martinez",
+    "Garcia",
+    "Sanchez",
+    "Ramirez",
+    "Torres",
+    "Flores",
+    "Rivera",
+    "Vargas",
+    "Castro",
+    "Ortiz",
+    "Morales",
+    "Rojas",
+    "Mendoza",
+]
 # City sizes are skewed like real sign-ups: the first city holds ~1/4 of the players.
 CITIES = [
-    "Bogota", "Medellin", "Cali", "Barranquilla", "Cartagena", "Bucaramanga", "Pereira",
-    "Manizales", "Santa Marta", "Ibague", "Cucuta", "Villavicencio", "Pasto", "Monteria",
-    "Neiva", "Armenia", "Popayan", "Sincelejo", "Tunja", "Riohacha",
-]  # fmt: skip
+    "Bogota",
+    "Medellin",
+    "Cali",
+    "Barranquilla",
+    "Cartagena",
+    "Bucaramanga",
+    "Pereira",
+    "Manizales",
+    "Santa Marta",
+    "Ibague",
+    "Cucuta",
+    "Villavicencio",
+    "Pasto",
+    "Monteria",
+    "Neiva",
+    "Armenia",
+    "Popayan",
+    "Sincelejo",
+    "Tunja",
+    "Riohacha",
+]
 CITY_WEIGHTS = [1 / (i + 1) ** 0.9 for i in range(len(CITIES))]
 
 
@@ -265,7 +325,7 @@ def seed_postgres(
 
     rng = random.Random(rng_seed)
     password_hash = hash_password(BENCH_PASSWORD)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     started = time.perf_counter()
 
     user_ids = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(players)]
@@ -282,17 +342,27 @@ def seed_postgres(
             processed = k > 0 or rng.random() < processed_share
             status = "processed" if processed else rng.choice(("uploaded", "failed"))
             uploaded_at = now - timedelta(days=30, seconds=rng.randrange(86400 * 20))
-            video_rows.append((
-                vid, user_ids[i], f"Skills reel {i}-{k}", status, 1, f"uploads/{vid}.mp4",
-                rng.randrange(5_000_000, 90_000_000),
-                f"processed/{vid}/video.mp4" if processed else None,
-                f"processed/{vid}/poster.jpg" if processed else None,
-                "no video stream" if status == "failed" else None,
-                30.0 if processed else None, 0, uploaded_at, uploaded_at,
-                uploaded_at + timedelta(minutes=2) if processed else None,
-                uploaded_at + timedelta(minutes=3) if processed else None,
-                uploaded_at + timedelta(minutes=3),
-            ))  # fmt: skip
+            video_rows.append(
+                (
+                    vid,
+                    user_ids[i],
+                    f"Skills reel {i}-{k}",
+                    status,
+                    1,
+                    f"uploads/{vid}.mp4",
+                    rng.randrange(5_000_000, 90_000_000),
+                    f"processed/{vid}/video.mp4" if processed else None,
+                    f"processed/{vid}/poster.jpg" if processed else None,
+                    "no video stream" if status == "failed" else None,
+                    30.0 if processed else None,
+                    0,
+                    uploaded_at,
+                    uploaded_at,
+                    uploaded_at + timedelta(minutes=2) if processed else None,
+                    uploaded_at + timedelta(minutes=3) if processed else None,
+                    uploaded_at + timedelta(minutes=3),
+                )
+            )
             if processed:
                 video_ids.append(vid)
                 video_owner.append(i)
@@ -315,41 +385,91 @@ def seed_postgres(
         voter = rng.randrange(players)
         if voter != video_owner[video]:
             pairs.add((voter, video))
-    log(f"seed: generated {players} players, {len(video_rows)} videos, {votes} votes "
-        f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+    log(
+        f"seed: generated {players} players, {len(video_rows)} videos, {votes} votes "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
 
     with psycopg.connect(libpq_url(sqlalchemy_url)) as conn, conn.cursor() as cur:
         t = time.perf_counter()
         _copy(
-            cur, "users",
-            ["id", "first_name", "last_name", "email", "password_hash", "city", "city_key",
-             "country", "created_at", "public_videos", "votes_received", "first_vote_at"],
+            cur,
+            "users",
+            [
+                "id",
+                "first_name",
+                "last_name",
+                "email",
+                "password_hash",
+                "city",
+                "city_key",
+                "country",
+                "created_at",
+                "public_videos",
+                "votes_received",
+                "first_vote_at",
+            ],
             (
-                (user_ids[i], FIRST_NAMES[i % len(FIRST_NAMES)],
-                 f"{LAST_NAMES[(i // len(FIRST_NAMES)) % len(LAST_NAMES)]} {i}", emails[i],
-                 password_hash, cities[i], cities[i].casefold(), "Colombia",
-                 now - timedelta(days=60), 0, 0, None)
+                (
+                    user_ids[i],
+                    FIRST_NAMES[i % len(FIRST_NAMES)],
+                    f"{LAST_NAMES[(i // len(FIRST_NAMES)) % len(LAST_NAMES)]} {i}",
+                    emails[i],
+                    password_hash,
+                    cities[i],
+                    cities[i].casefold(),
+                    "Colombia",
+                    now - timedelta(days=60),
+                    0,
+                    0,
+                    None,
+                )
                 for i in range(players)
             ),
-        )  # fmt: skip
+        )
         _copy(
-            cur, "videos",
-            ["id", "owner_id", "title", "status", "attempt", "original_key", "size_bytes",
-             "processed_key", "poster_key", "error", "duration_seconds", "votes", "uploaded_at",
-             "enqueued_at", "processing_at", "processed_at", "updated_at"],
+            cur,
+            "videos",
+            [
+                "id",
+                "owner_id",
+                "title",
+                "status",
+                "attempt",
+                "original_key",
+                "size_bytes",
+                "processed_key",
+                "poster_key",
+                "error",
+                "duration_seconds",
+                "votes",
+                "uploaded_at",
+                "enqueued_at",
+                "processing_at",
+                "processed_at",
+                "updated_at",
+            ],
             video_rows,
-        )  # fmt: skip
+        )
         log(f"seed: COPY users+videos {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
         base = now - timedelta(days=20)
         _copy(
-            cur, "votes", ["user_id", "video_id", "created_at"],
+            cur,
+            "votes",
+            ["user_id", "video_id", "created_at"],
             (
-                (user_ids[voter], video_ids[video],
-                 base + timedelta(seconds=rng.randrange(86400 * 19), microseconds=rng.randrange(10**6)))
+                (
+                    user_ids[voter],
+                    video_ids[video],
+                    base
+                    + timedelta(
+                        seconds=rng.randrange(86400 * 19), microseconds=rng.randrange(10**6)
+                    ),
+                )
                 for voter, video in pairs
             ),
-        )  # fmt: skip
+        )
         log(f"seed: COPY votes {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
         # Aggregates, exactly as the API maintains them, computed from the rows.

@@ -37,12 +37,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 
-from localcloud.ports import free_port_pair  # noqa: E402
 from bench._common import (  # noqa: E402
-    BENCH_PASSWORD, CITIES, Server, admin_url, clean_env, cpu_seconds,
-    libpq_url, percentile, print_json, recreate_database, running, seed_postgres, start_moto,
+    BENCH_PASSWORD,
+    CITIES,
+    Server,
+    admin_url,
+    clean_env,
+    cpu_seconds,
+    libpq_url,
+    percentile,
+    print_json,
+    recreate_database,
+    running,
+    seed_postgres,
+    start_moto,
     vidpipe_argv,
-)  # fmt: skip
+)
+from localcloud.ports import free_port_pair  # noqa: E402
 
 TARGET_P95_MS = 100.0
 MIX = [("public_videos", 38), ("rankings", 37), ("video_detail", 20), ("login", 5)]
@@ -87,9 +98,15 @@ class Stats:
 
 
 async def user(
-    client: httpx.AsyncClient, stats: Stats, rng: random.Random, account: dict,
-    stop_at: float, think_ms: float, max_requests: int, mix: list[tuple[str, float]],
-) -> None:  # fmt: skip
+    client: httpx.AsyncClient,
+    stats: Stats,
+    rng: random.Random,
+    account: dict,
+    stop_at: float,
+    think_ms: float,
+    max_requests: int,
+    mix: list[tuple[str, float]],
+) -> None:
     names = [name for name, _ in mix]
     weights = [w for _, w in mix]
     headers = {"Authorization": f"Bearer {account['token']}"}
@@ -135,8 +152,16 @@ async def login_all(client: httpx.AsyncClient, accounts: list[dict]) -> None:
     await asyncio.gather(*(one(a) for a in accounts))
 
 
-async def run_load(base: str, accounts: list[dict], users: int, duration: float, warmup: float,
-                   think_ms: float, server_pid: int, mix) -> tuple[dict, dict]:  # fmt: skip
+async def run_load(
+    base: str,
+    accounts: list[dict],
+    users: int,
+    duration: float,
+    warmup: float,
+    think_ms: float,
+    server_pid: int,
+    mix,
+) -> tuple[dict, dict]:
     stats = Stats()
     limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
@@ -144,10 +169,20 @@ async def run_load(base: str, accounts: list[dict], users: int, duration: float,
         stop_at = time.perf_counter() + warmup + duration
         # Bounded in time (stop_at) and in count (max_requests per user).
         tasks = [
-            asyncio.create_task(user(client, stats, random.Random(i), accounts[i % len(accounts)],
-                                     stop_at, think_ms, max_requests=200_000, mix=mix))
+            asyncio.create_task(
+                user(
+                    client,
+                    stats,
+                    random.Random(i),
+                    accounts[i % len(accounts)],
+                    stop_at,
+                    think_ms,
+                    max_requests=200_000,
+                    mix=mix,
+                )
+            )
             for i in range(users)
-        ]  # fmt: skip
+        ]
         await asyncio.sleep(warmup)
         stats.recording = True
         cpu_server0, cpu_self0 = cpu_seconds(server_pid), time.process_time()
@@ -238,26 +273,48 @@ def main() -> int:
         with running(*servers):
             api.wait_http(base + "/api/health")
             summary, extra = asyncio.run(
-                run_load(base, accounts, args.users, args.duration, args.warmup, args.think_ms,
-                         api.pid, mix)
-            )  # fmt: skip
+                run_load(
+                    base,
+                    accounts,
+                    args.users,
+                    args.duration,
+                    args.warmup,
+                    args.think_ms,
+                    api.pid,
+                    mix,
+                )
+            )
 
-    print_json("config", {"users": args.users, "duration_s": args.duration,
-                          "think_ms": args.think_ms, "server": args.server,
-                          "players": args.players, "votes": args.votes,
-                          "mix": dict(mix)})  # fmt: skip
-    print(f"{'endpoint':<15} {'requests':>9} {'rps':>8} {'errors':>6} {'p50 ms':>8} "
-          f"{'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")  # fmt: skip
+    print_json(
+        "config",
+        {
+            "users": args.users,
+            "duration_s": args.duration,
+            "think_ms": args.think_ms,
+            "server": args.server,
+            "players": args.players,
+            "votes": args.votes,
+            "mix": dict(mix),
+        },
+    )
+    print(
+        f"{'endpoint':<15} {'requests':>9} {'rps':>8} {'errors':>6} {'p50 ms':>8} "
+        f"{'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+    )
     for name, row in summary.items():
-        print(f"{name:<15} {row['requests']:>9} {row['rps']:>8} {row['errors']:>6} "
-              f"{row['p50_ms']:>8} {row['p95_ms']:>8} {row['p99_ms']:>8} {row['max_ms']:>8}")  # fmt: skip
+        print(
+            f"{name:<15} {row['requests']:>9} {row['rps']:>8} {row['errors']:>6} "
+            f"{row['p50_ms']:>8} {row['p95_ms']:>8} {row['p99_ms']:>8} {row['max_ms']:>8}"
+        )
     print_json("cpu", {k: v for k, v in extra.items() if k != "error_samples"})
     for sample in extra["error_samples"]:
         print("error:", sample)
     overall = summary["ALL"]
     met = overall["p95_ms"] < TARGET_P95_MS and overall["errors"] == 0
-    print(f"TARGET p95 < {TARGET_P95_MS:.0f} ms with 0 errors: {'MET' if met else 'MISSED'} "
-          f"(p95 {overall['p95_ms']} ms, {overall['errors']} errors, {overall['rps']} rps)")  # fmt: skip
+    print(
+        f"TARGET p95 < {TARGET_P95_MS:.0f} ms with 0 errors: {'MET' if met else 'MISSED'} "
+        f"(p95 {overall['p95_ms']} ms, {overall['errors']} errors, {overall['rps']} rps)"
+    )
     if not args.keep and not args.reuse:
         import psycopg
 

@@ -42,9 +42,13 @@ def main(n: int = 20) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    stack = LocalStack(port=port, data_dir=tmp, poller_wait_seconds=10,
-                       task_command=[sys.executable, str(ROOT / "tests/pipeline/fake_job.py"), "ok"],
-                       task_environment={"VIDPIPE_FAKE_STATE_DIR": str(tmp)})  # fmt: skip
+    stack = LocalStack(
+        port=port,
+        data_dir=tmp,
+        poller_wait_seconds=10,
+        task_command=[sys.executable, str(ROOT / "tests/pipeline/fake_job.py"), "ok"],
+        task_environment={"VIDPIPE_FAKE_STATE_DIR": str(tmp)},
+    )
     stack.start()
     os.environ["VIDPIPE_DATABASE_URL"] = f"sqlite:///{tmp / 'vidpipe.db'}"
     get_settings.cache_clear()
@@ -55,8 +59,15 @@ def main(n: int = 20) -> None:
     to_start, to_db, total = [], [], []
     try:
         with sessions() as s:
-            owner = User(first_name="B", last_name="M", email="b@m.io", password_hash="x",
-                         city="c", city_key="c", country="x")  # fmt: skip
+            owner = User(
+                first_name="B",
+                last_name="M",
+                email="b@m.io",
+                password_hash="x",
+                city="c",
+                city_key="c",
+                country="x",
+            )
             s.add(owner)
             s.commit()
         for i in range(n + 1):  # the first run warms up (imports, connections) and is dropped

@@ -37,16 +37,43 @@ def main(n: int = 20, concurrency: int = 2) -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="vidpipe-bench-"))
     clip = tmp / "clip.mp4"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                    "testsrc2=size=640x360:rate=30:duration=3", "-f", "lavfi", "-i", "sine=duration=3",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-                    "-shortest", str(clip)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=30:duration=3",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=3",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(clip),
+        ],
+        check=True,
+    )
     data = clip.read_bytes()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    stack = LocalStack(port=port, data_dir=tmp, runner_concurrency=concurrency,
-                       task_environment={"VIDPIPE_MIN_DURATION_SECONDS": "1", "VIDPIPE_MIN_HEIGHT": "240"})  # fmt: skip
+    stack = LocalStack(
+        port=port,
+        data_dir=tmp,
+        runner_concurrency=concurrency,
+        task_environment={"VIDPIPE_MIN_DURATION_SECONDS": "1", "VIDPIPE_MIN_HEIGHT": "240"},
+    )
     stack.start()
     os.environ["VIDPIPE_DATABASE_URL"] = f"sqlite:///{tmp / 'vidpipe.db'}"
     get_settings.cache_clear()
@@ -57,8 +84,18 @@ def main(n: int = 20, concurrency: int = 2) -> None:
     try:
         client = TestClient(app)
         password = uuid.uuid4().hex
-        client.post("/api/auth/signup", json={"first_name": "B", "last_name": "T", "email": "b@t.io",
-                    "password1": password, "password2": password, "city": "X", "country": "Y"})  # fmt: skip
+        client.post(
+            "/api/auth/signup",
+            json={
+                "first_name": "B",
+                "last_name": "T",
+                "email": "b@t.io",
+                "password1": password,
+                "password2": password,
+                "city": "X",
+                "country": "Y",
+            },
+        )
         token = client.post(
             "/api/auth/login", json={"email": "b@t.io", "password": password}
         ).json()["access_token"]
@@ -67,8 +104,12 @@ def main(n: int = 20, concurrency: int = 2) -> None:
         def upload(i: int) -> tuple[str, float]:
             with TestClient(app) as c:
                 t = time.time()
-                r = c.post("/api/videos/upload", headers=auth, data={"title": f"v{i}"},
-                           files={"video_file": ("v.mp4", data, "video/mp4")})  # fmt: skip
+                r = c.post(
+                    "/api/videos/upload",
+                    headers=auth,
+                    data={"title": f"v{i}"},
+                    files={"video_file": ("v.mp4", data, "video/mp4")},
+                )
                 assert r.status_code == 201, r.text
                 return r.json()["video_id"], t
 
@@ -95,8 +136,10 @@ def main(n: int = 20, concurrency: int = 2) -> None:
         stack.stop()
     latencies = sorted(done[v] - uploads[v] for v in uploads)
     processed = sum(s == "processed" for s in status.values())
-    print(f"{n} uploads at once (all accepted in {uploaded:.1f} s), runner limited to {concurrency} "
-          f"concurrent jobs, {os.cpu_count()} cores")  # fmt: skip
+    print(
+        f"{n} uploads at once (all accepted in {uploaded:.1f} s), runner limited to {concurrency} "
+        f"concurrent jobs, {os.cpu_count()} cores"
+    )
     print(
         f"processed {processed}/{n}, failed {n - processed}, lost {n - len(done)}; "
         f"peak concurrent jobs {peak}"

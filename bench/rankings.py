@@ -28,11 +28,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 
-from localcloud.ports import free_port_pair  # noqa: E402
 from bench._common import (  # noqa: E402
-    Server, clean_env, cpu_seconds, percentile, print_json,
-    recreate_database, running, seed_postgres, vidpipe_argv,
-)  # fmt: skip
+    Server,
+    clean_env,
+    cpu_seconds,
+    percentile,
+    print_json,
+    recreate_database,
+    running,
+    seed_postgres,
+    vidpipe_argv,
+)
+from localcloud.ports import free_port_pair  # noqa: E402
 
 TARGET_P95_MS = 20.0
 
@@ -151,8 +158,10 @@ def main() -> int:
                    ORDER BY 2 DESC"""
             ).fetchall()
         )
-    print_json("data", {"users": counts[0], "ranked_players": counts[1], "videos": counts[2],
-                        "votes": counts[3]})  # fmt: skip
+    print_json(
+        "data",
+        {"users": counts[0], "ranked_players": counts[1], "videos": counts[2], "votes": counts[3]},
+    )
     # The biggest, a middle and a small city, plus a lower-cased spelling (same index key).
     names = list(per_city)
     cities = [names[0], names[len(names) // 2], names[-1], names[1].lower()]
@@ -164,8 +173,9 @@ def main() -> int:
         api = Server(
             vidpipe_argv("api", "--port", str(port)),
             clean_env(VIDPIPE_DATABASE_URL=url, VIDPIPE_LOG_LEVEL="WARNING"),
-            Path(tmp) / "api.log", "vidpipe api",
-        )  # fmt: skip
+            Path(tmp) / "api.log",
+            "vidpipe api",
+        )
         with running(api):
             api.wait_http(base + "/api/public/rankings?page_size=1")
             # Warm-up: connections in the pool, code paths, PostgreSQL's buffer cache.
@@ -184,8 +194,10 @@ def main() -> int:
     print(explain(url, names[0], 50, 20))
     print()
     met = sequential["p95_ms"] < TARGET_P95_MS and sequential["errors"] == 0
-    print(f"TARGET p95 < {TARGET_P95_MS} ms (sequential): {'MET' if met else 'MISSED'} "
-          f"(p95 {sequential['p95_ms']} ms, {sequential['errors']} errors)")  # fmt: skip
+    print(
+        f"TARGET p95 < {TARGET_P95_MS} ms (sequential): {'MET' if met else 'MISSED'} "
+        f"(p95 {sequential['p95_ms']} ms, {sequential['errors']} errors)"
+    )
     if not args.keep and not args.reuse:
         from bench._common import admin_url
 
@@ -210,8 +222,11 @@ def time_query(url: str, cities: list[str], n: int = 300) -> dict:
             times.append((time.perf_counter() - t) * 1000)
             session.rollback()
     engine.dispose()
-    return {"calls": n, "p50_ms": round(percentile(times, 50), 2),
-            "p95_ms": round(percentile(times, 95), 2)}  # fmt: skip
+    return {
+        "calls": n,
+        "p50_ms": round(percentile(times, 50), 2),
+        "p95_ms": round(percentile(times, 95), 2),
+    }
 
 
 if __name__ == "__main__":

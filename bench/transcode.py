@@ -65,20 +65,61 @@ def _double(rate: str) -> str:
 
 
 def generate(path: Path, seconds: float, noise: int, bitrate: str) -> None:
-    print(f"generating {seconds:g} s 1080p60 input (noise {noise}, {bitrate}bit/s) at {path} ...", flush=True)
-    subprocess.run(ffmpeg(
-        "-f", "lavfi", "-i", f"testsrc2=s=1920x1080:r=60:d={seconds},noise=alls={noise}:allf=t",
-        "-f", "lavfi", "-i", f"sine=f=440:d={seconds}",
-        # High profile with CABAC and B-frames, like a phone's encoder (ultrafast output would be
-        # unrealistically cheap to decode).
-        "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high",
-        "-b:v", bitrate, "-maxrate", bitrate, "-bufsize", _double(bitrate),
-        "-c:a", "aac", "-b:a", "128k", "-shortest", str(path)), check=True)
+    print(
+        f"generating {seconds:g} s 1080p60 input (noise {noise}, {bitrate}bit/s) at {path} ...",
+        flush=True,
+    )
+    subprocess.run(
+        ffmpeg(
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=s=1920x1080:r=60:d={seconds},noise=alls={noise}:allf=t",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=f=440:d={seconds}",
+            # High profile with CABAC and B-frames, like a phone's encoder (ultrafast output would be
+            # unrealistically cheap to decode).
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-profile:v",
+            "high",
+            "-b:v",
+            bitrate,
+            "-maxrate",
+            bitrate,
+            "-bufsize",
+            _double(bitrate),
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-shortest",
+            str(path),
+        ),
+        check=True,
+    )
 
 
 def probe(path: Path) -> dict:
-    out = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_format",
-                          "-show_streams", str(path)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -88,12 +129,32 @@ def frames(path: Path) -> int:
 
 def ssim(output: Path, source: Path, first_main_frame: int, n: int) -> float:
     """SSIM of n output frames from first_main_frame against the source's first n frames at 720p30."""
-    graph = (f"[0:v]trim=start_frame={first_main_frame}:end_frame={first_main_frame + n},setpts=PTS-STARTPTS[a];"
-             f"[1:v]fps={FPS},scale=1280:720:flags=lanczos,trim=end_frame={n},setpts=PTS-STARTPTS[b];"
-             "[a][b]ssim")
-    err = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-i", str(output), "-t", str(n / FPS + 1),
-                          "-i", str(source), "-filter_complex", graph, "-f", "null", "-"],
-                         capture_output=True, text=True, check=True).stderr
+    graph = (
+        f"[0:v]trim=start_frame={first_main_frame}:end_frame={first_main_frame + n},setpts=PTS-STARTPTS[a];"
+        f"[1:v]fps={FPS},scale=1280:720:flags=lanczos,trim=end_frame={n},setpts=PTS-STARTPTS[b];"
+        "[a][b]ssim"
+    )
+    err = subprocess.run(
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            str(output),
+            "-t",
+            str(n / FPS + 1),
+            "-i",
+            str(source),
+            "-filter_complex",
+            graph,
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
     return float(re.findall(r"All:([0-9.]+)", err)[-1])
 
 
@@ -101,15 +162,21 @@ def ssim_main(output: Path, source: Path, nominal_first: int) -> tuple[float, in
     """SSIM of the main part (30 s). The first main frame is found by trying the nominal one and
     its neighbours on 3 s (the multi-pass concat pads a segment by a frame when its audio is
     longer than its video), so that neither side is penalised for a misalignment."""
-    first = max(range(nominal_first - 1, nominal_first + 3), key=lambda k: ssim(output, source, k, 90))
+    first = max(
+        range(nominal_first - 1, nominal_first + 3), key=lambda k: ssim(output, source, k, 90)
+    )
     return ssim(output, source, first, int(CLIP * FPS)), first
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--input", type=Path)
     ap.add_argument("--seconds", type=float, default=45)
-    ap.add_argument("--noise", type=int, default=8, help="temporal noise strength of the generated input")
+    ap.add_argument(
+        "--noise", type=int, default=8, help="temporal noise strength of the generated input"
+    )
     ap.add_argument("--bitrate", default="12M", help="video bitrate of the generated input")
     ap.add_argument("--work", type=Path, default=None)
     a = ap.parse_args()
@@ -120,30 +187,50 @@ def main() -> None:
         generate(src, a.seconds, a.noise, a.bitrate)
     info = probe(src)
     v = next(s for s in info["streams"] if s["codec_type"] == "video")
-    print(f"input: {src} {v['width']}x{v['height']} {v['avg_frame_rate']} fps, "
-          f"{float(info['format']['duration']):.1f} s, {src.stat().st_size / 1e6:.0f} MB, "
-          f"{int(info['format']['bit_rate']) / 1e6:.1f} Mbit/s", flush=True)
+    print(
+        f"input: {src} {v['width']}x{v['height']} {v['avg_frame_rate']} fps, "
+        f"{float(info['format']['duration']):.1f} s, {src.stat().st_size / 1e6:.0f} MB, "
+        f"{int(info['format']['bit_rate']) / 1e6:.1f} Mbit/s",
+        flush=True,
+    )
     print(f"machine: {os.cpu_count()} cores, load average before: {os.getloadavg()}", flush=True)
     rows: list[Measure] = []
     devnull = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
 
     job_out = work / "job.mp4"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    m = measured("job: single pass (python -m jobs.transcode)",
-                 [sys.executable, "-m", "jobs.transcode", "--input", str(src), "--output", str(job_out)],
-                 cwd=REPO, env=env, **devnull)
+    m = measured(
+        "job: single pass (python -m jobs.transcode)",
+        [sys.executable, "-m", "jobs.transcode", "--input", str(src), "--output", str(job_out)],
+        cwd=REPO,
+        env=env,
+        **devnull,
+    )
     m.out_seconds = frames(job_out) / FPS
     m.ssim, first = ssim_main(job_out, src, BUMPER_FRAMES)
     print(f"  job: main part starts at frame {first}", flush=True)
     rows.append(m)
     print(f"  {m}", flush=True)
 
-    for flag, label in (([], "baseline a: multi-pass, copy trim/strip (notes' shape)"),
-                        (["--reencode-all"], "baseline a': multi-pass, every step re-encodes")):
+    for flag, label in (
+        ([], "baseline a: multi-pass, copy trim/strip (notes' shape)"),
+        (["--reencode-all"], "baseline a': multi-pass, every step re-encodes"),
+    ):
         base_out = work / f"baseline{'_all' if flag else ''}.mp4"
         steps = work / f"baseline{'_all' if flag else ''}_steps"
-        m = measured(label, [sys.executable, str(REPO / "bench" / "multipass_baseline.py"), str(src),
-                             str(base_out), "--work", str(steps), *flag], **devnull)
+        m = measured(
+            label,
+            [
+                sys.executable,
+                str(REPO / "bench" / "multipass_baseline.py"),
+                str(src),
+                str(base_out),
+                "--work",
+                str(steps),
+                *flag,
+            ],
+            **devnull,
+        )
         m.out_seconds = frames(base_out) / FPS
         m.ssim, first = ssim_main(base_out, src, frames(steps / "5_intro.mp4"))
         print(f"  {label}: main part starts at frame {first}", flush=True)
@@ -153,20 +240,60 @@ def main() -> None:
     # Floor. b1 is measured with a null sink; the raw frames for b2 come from a separate,
     # unmeasured decode into RAM (/dev/shm) so that b2 measures the encoder alone.
     fit = "fps=30,scale=1280:720"
-    b1 = measured("floor b1: decode 30 s + scale to 720p30 (no encode)",
-                  ffmpeg("-t", str(CLIP), "-an", "-i", str(src), "-vf", fit, "-f", "null", "-"), **devnull)
+    b1 = measured(
+        "floor b1: decode 30 s + scale to 720p30 (no encode)",
+        ffmpeg("-t", str(CLIP), "-an", "-i", str(src), "-vf", fit, "-f", "null", "-"),
+        **devnull,
+    )
     rows.append(b1)
     print(f"  {b1}", flush=True)
     shm = Path("/dev/shm") if Path("/dev/shm").is_dir() else work
     raw = shm / f"bench-transcode-{os.getpid()}.yuv"
     try:
-        subprocess.run(ffmpeg("-t", str(CLIP), "-an", "-i", str(src), "-vf",
-                              f"{fit},tpad=start={BUMPER_FRAMES}:stop={BUMPER_FRAMES}:color=black",
-                              "-f", "rawvideo", "-pix_fmt", "yuv420p", str(raw)), check=True)
-        b2 = measured("floor b2: encode 35 s of raw 720p30 (x264 veryfast crf 23)",
-                      ffmpeg("-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "1280x720", "-r", "30",
-                             "-i", str(raw), "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
-                             "-f", "mp4", "-movflags", "+faststart", str(work / "floor.mp4")), **devnull)
+        subprocess.run(
+            ffmpeg(
+                "-t",
+                str(CLIP),
+                "-an",
+                "-i",
+                str(src),
+                "-vf",
+                f"{fit},tpad=start={BUMPER_FRAMES}:stop={BUMPER_FRAMES}:color=black",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "yuv420p",
+                str(raw),
+            ),
+            check=True,
+        )
+        b2 = measured(
+            "floor b2: encode 35 s of raw 720p30 (x264 veryfast crf 23)",
+            ffmpeg(
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "yuv420p",
+                "-s",
+                "1280x720",
+                "-r",
+                "30",
+                "-i",
+                str(raw),
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-crf",
+                "23",
+                "-f",
+                "mp4",
+                "-movflags",
+                "+faststart",
+                str(work / "floor.mp4"),
+            ),
+            **devnull,
+        )
     finally:
         raw.unlink(missing_ok=True)
     rows.append(b2)
@@ -182,15 +309,23 @@ def main() -> None:
         rt = f"{r.out_seconds / r.wall:.2f}" if r.out_seconds else ""
         out_s = f"{r.out_seconds:.2f}" if r.out_seconds else ""
         ssim = f"{r.ssim:.4f}" if r.ssim is not None else ""
-        print(f"| {r.name} | {r.wall:.1f} | {r.cpu:.1f} | {r.rss_mb:.0f} | {out_s} | {rt} | {ssim} |")
+        print(
+            f"| {r.name} | {r.wall:.1f} | {r.cpu:.1f} | {r.rss_mb:.0f} | {out_s} | {rt} | {ssim} |"
+        )
     print()
-    print(f"speed-up vs baseline a (wall): {base.wall / job.wall:.2f}x, CPU {base.cpu / job.cpu:.2f}x"
-          "  (target >= 2.5x, aim 3x)")
-    print(f"speed-up vs baseline a' (wall): {base_all.wall / job.wall:.2f}x, CPU {base_all.cpu / job.cpu:.2f}x")
+    print(
+        f"speed-up vs baseline a (wall): {base.wall / job.wall:.2f}x, CPU {base.cpu / job.cpu:.2f}x"
+        "  (target >= 2.5x, aim 3x)"
+    )
+    print(
+        f"speed-up vs baseline a' (wall): {base_all.wall / job.wall:.2f}x, CPU {base_all.cpu / job.cpu:.2f}x"
+    )
     print(f"CPU vs floor: {job.cpu / floor.cpu:.2f}x  (target <= 1.1x)")
     print(f"peak RSS: {job.rss_mb:.0f} MB  (target < 256 MB)")
-    print(f"SSIM job {job.ssim:.4f} vs baseline a {base.ssim:.4f}, a' {base_all.ssim:.4f}"
-          "  (target: job >= baseline)")
+    print(
+        f"SSIM job {job.ssim:.4f} vs baseline a {base.ssim:.4f}, a' {base_all.ssim:.4f}"
+        "  (target: job >= baseline)"
+    )
     print(f"work dir: {work}")
 
 

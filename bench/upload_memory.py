@@ -29,11 +29,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 
-from localcloud.ports import free_port_pair  # noqa: E402
 from bench._common import (  # noqa: E402
-    Server, clean_env, print_json, proc_status_kb, running, start_moto,
+    Server,
+    clean_env,
+    print_json,
+    proc_status_kb,
+    running,
+    start_moto,
     vidpipe_argv,
-)  # fmt: skip
+)
+from localcloud.ports import free_port_pair  # noqa: E402
 
 TARGET_GROWTH_MB = 30.0
 MIB = 1024 * 1024
@@ -99,21 +104,35 @@ def main() -> int:
                 vidpipe_argv("api", "--port", str(port)),
                 clean_env(
                     VIDPIPE_DATABASE_URL=f"sqlite:///{tmp / 'vidpipe.db'}",
-                    VIDPIPE_LOG_LEVEL="WARNING", TMPDIR=str(tmp), **aws_env,
+                    VIDPIPE_LOG_LEVEL="WARNING",
+                    TMPDIR=str(tmp),
+                    **aws_env,
                 ),
-                tmp / "api.log", "vidpipe api",
-            )  # fmt: skip
+                tmp / "api.log",
+                "vidpipe api",
+            )
             with running(api):
                 api.wait_http(base + "/api/health")
                 with httpx.Client(base_url=base, timeout=300) as client:
-                    client.post("/api/auth/signup", json={
-                        "first_name": "Mem", "last_name": "Bench", "email": "mem@bench.example.com",
-                        "password1": "bench-password", "password2": "bench-password",
-                        "city": "Cali", "country": "Colombia",
-                    }).raise_for_status()  # fmt: skip
-                    token = client.post("/api/auth/login", json={
-                        "email": "mem@bench.example.com", "password": "bench-password",
-                    }).json()["access_token"]  # fmt: skip
+                    client.post(
+                        "/api/auth/signup",
+                        json={
+                            "first_name": "Mem",
+                            "last_name": "Bench",
+                            "email": "mem@bench.example.com",
+                            "password1": "bench-password",
+                            "password2": "bench-password",
+                            "city": "Cali",
+                            "country": "Colombia",
+                        },
+                    ).raise_for_status()
+                    token = client.post(
+                        "/api/auth/login",
+                        json={
+                            "email": "mem@bench.example.com",
+                            "password": "bench-password",
+                        },
+                    ).json()["access_token"]
                     # Warm-up: a 2 MiB upload loads every code path (multipart, S3 multipart
                     # transfer, SQS) so the baseline is the steady state, not a cold process.
                     upload(client, token, small, "warm-up").raise_for_status()
@@ -134,23 +153,38 @@ def main() -> int:
                 import boto3
 
                 s3 = boto3.client(
-                    "s3", endpoint_url=aws_env["AWS_ENDPOINT_URL"], region_name="us-east-1",
-                    aws_access_key_id="local", aws_secret_access_key="local",
-                )  # fmt: skip
+                    "s3",
+                    endpoint_url=aws_env["AWS_ENDPOINT_URL"],
+                    region_name="us-east-1",
+                    aws_access_key_id="local",
+                    aws_secret_access_key="local",
+                )
                 stored = s3.head_object(Bucket="vidpipe-media", Key=f"uploads/{video_id}.mp4")
                 stored_bytes = stored["ContentLength"]
 
     peak_kb = max(sampler.peak_kb, hwm_kb)
     growth_mb = (peak_kb - baseline_kb) / 1024
-    print_json("upload", {
-        "file_bytes": UPLOAD_BYTES, "stored_bytes": stored_bytes, "status": response.status_code,
-        "seconds": round(seconds, 2), "mb_per_s": round(UPLOAD_BYTES / MIB / seconds, 1),
-    })  # fmt: skip
-    print_json("api_rss_mb", {
-        "baseline": round(baseline_kb / 1024, 1), "peak_sampled": round(sampler.peak_kb / 1024, 1),
-        "peak_vmhwm": round(hwm_kb / 1024, 1), "after": round(after_kb / 1024, 1),
-        "growth": round(growth_mb, 1), "samples": sampler.samples,
-    })  # fmt: skip
+    print_json(
+        "upload",
+        {
+            "file_bytes": UPLOAD_BYTES,
+            "stored_bytes": stored_bytes,
+            "status": response.status_code,
+            "seconds": round(seconds, 2),
+            "mb_per_s": round(UPLOAD_BYTES / MIB / seconds, 1),
+        },
+    )
+    print_json(
+        "api_rss_mb",
+        {
+            "baseline": round(baseline_kb / 1024, 1),
+            "peak_sampled": round(sampler.peak_kb / 1024, 1),
+            "peak_vmhwm": round(hwm_kb / 1024, 1),
+            "after": round(after_kb / 1024, 1),
+            "growth": round(growth_mb, 1),
+            "samples": sampler.samples,
+        },
+    )
     print(
         "measured: the `vidpipe api` process alone; S3 is a separate moto_server process "
         "(in `vidpipe up` moto holds the object in the API's own memory)."

@@ -41,10 +41,16 @@ TRANSCODE_COMMAND = ("python", "-m", "jobs.transcode")
 STATE_MACHINE_NAME = "vidpipe-pipeline"
 # The job's processing policy (docs/architecture.md).
 TASK_POLICY_ENV = (
-    "VIDPIPE_HEARTBEAT_SECONDS", "VIDPIPE_MAX_CLIP_SECONDS", "VIDPIPE_MIN_DURATION_SECONDS",
-    "VIDPIPE_MAX_DURATION_SECONDS", "VIDPIPE_MIN_HEIGHT", "VIDPIPE_BUMPER_SECONDS",
-    "VIDPIPE_LOGO_PATH", "VIDPIPE_X264_PRESET", "VIDPIPE_X264_CRF",
-)  # fmt: skip
+    "VIDPIPE_HEARTBEAT_SECONDS",
+    "VIDPIPE_MAX_CLIP_SECONDS",
+    "VIDPIPE_MIN_DURATION_SECONDS",
+    "VIDPIPE_MAX_DURATION_SECONDS",
+    "VIDPIPE_MIN_HEIGHT",
+    "VIDPIPE_BUMPER_SECONDS",
+    "VIDPIPE_LOGO_PATH",
+    "VIDPIPE_X264_PRESET",
+    "VIDPIPE_X264_CRF",
+)
 
 # One moto server per process: its backends are process-global.
 _server_lock = threading.Lock()

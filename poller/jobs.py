@@ -28,8 +28,11 @@ def count_running(settings: Settings, limit: int) -> int:
     sfn = aws.client("stepfunctions")
     count, token = 0, None
     while True:
-        kwargs = {"stateMachineArn": settings.state_machine_arn, "statusFilter": "RUNNING",
-                  "maxResults": min(max(limit, 1), 1000)}  # fmt: skip
+        kwargs = {
+            "stateMachineArn": settings.state_machine_arn,
+            "statusFilter": "RUNNING",
+            "maxResults": min(max(limit, 1), 1000),
+        }
         if token:
             kwargs["nextToken"] = token
         page = sfn.list_executions(**kwargs)

@@ -103,8 +103,11 @@ def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> 
         return "error"
     log.info(
         "status %s for video %s attempt %d: %s",
-        message.status, message.video_id, message.attempt, "applied" if applied else "stale",
-    )  # fmt: skip
+        message.status,
+        message.video_id,
+        message.attempt,
+        "applied" if applied else "stale",
+    )
     try:
         aws.client("stepfunctions").send_task_success(
             taskToken=message.task_token,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import select
@@ -91,7 +91,7 @@ def sweep(
     uploaded_stale_seconds: float = 1800.0,
 ) -> SweepReport:
     report = SweepReport(resent=videos.resend_unqueued(session, settings))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     processing = session.scalars(
         select(Video).where(
             Video.status == VideoStatus.processing.value,

@@ -16,7 +16,6 @@ for path in (str(HERE), str(REPO_ROOT)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-import pulumi  # noqa: E402
 import pulumi_aws as aws  # noqa: E402
 from vidpipe_infra import iam  # noqa: E402
 from vidpipe_infra.config import StackConfig  # noqa: E402
@@ -30,6 +29,7 @@ from vidpipe_infra.secrets import Secrets  # noqa: E402
 from vidpipe_infra.services import Cluster, WebServices  # noqa: E402
 from vidpipe_infra.storage import Storage  # noqa: E402
 
+import pulumi  # noqa: E402
 
 cfg = StackConfig.load()
 region = aws.get_region_output().region

@@ -10,9 +10,25 @@ import struct
 
 # ISO base media brands that denote MP4 (QuickTime's "qt  " is a different container).
 MP4_BRANDS = {
-    b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso7", b"iso8", b"iso9",
-    b"mp41", b"mp42", b"avc1", b"M4V ", b"M4VP", b"dash", b"mmp4", b"MSNV", b"f4v ",
-}  # fmt: skip
+    b"isom",
+    b"iso2",
+    b"iso3",
+    b"iso4",
+    b"iso5",
+    b"iso6",
+    b"iso7",
+    b"iso8",
+    b"iso9",
+    b"mp41",
+    b"mp42",
+    b"avc1",
+    b"M4V ",
+    b"M4VP",
+    b"dash",
+    b"mmp4",
+    b"MSNV",
+    b"f4v ",
+}
 HEAD_BYTES = 64
 
 

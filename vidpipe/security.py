@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from pwdlib import PasswordHash
@@ -34,7 +34,7 @@ def verify_password(password: str, hashed: str | None) -> tuple[bool, str | None
 
 
 def create_access_token(user_id: uuid.UUID, settings: Settings) -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     claims = {
         "sub": str(user_id),
         "iat": now,

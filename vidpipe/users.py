@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from vidpipe.security import hash_password, verify_password
 from vidpipe.db.models import User
 from vidpipe.errors import BadRequest
+from vidpipe.security import hash_password, verify_password
 
 
 def normalise_email(email: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -62,7 +62,7 @@ def publish(session: Session, video: Video, settings: Settings) -> bool:
 def resend_unqueued(session: Session, settings: Settings, older_than: float | None = None) -> int:
     """Re-send messages for uploaded videos whose message SQS never accepted. Returns the count."""
     age = settings.resend_after_seconds if older_than is None else older_than
-    cutoff = datetime.now(timezone.utc) - timedelta(seconds=age)
+    cutoff = datetime.now(UTC) - timedelta(seconds=age)
     videos = session.scalars(
         select(Video).where(
             Video.status == VideoStatus.uploaded.value,

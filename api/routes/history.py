@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool

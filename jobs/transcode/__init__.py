@@ -9,6 +9,12 @@ from .job import TranscodeResult, process_file, run_job
 from .settings import TranscodeSettings
 
 __all__ = [
-    "Failed", "InvalidInput", "TranscodeError", "Transient", "TranscodeResult",
-    "TranscodeSettings", "process_file", "run_job",
+    "Failed",
+    "InvalidInput",
+    "TranscodeError",
+    "Transient",
+    "TranscodeResult",
+    "TranscodeSettings",
+    "process_file",
+    "run_job",
 ]

@@ -8,7 +8,6 @@ import logging
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -25,10 +24,16 @@ EXIT_FAILED, EXIT_INVALID_INPUT = 1, 3
 
 @app.command()
 def main(
-    input: Optional[Path] = typer.Option(None, "--input", "-i", help="Local input video (local mode)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output MP4 (local mode)."),
-    poster: Optional[Path] = typer.Option(None, "--poster", help="Poster JPEG (default: next to the output)."),
-    no_policy: bool = typer.Option(False, "--no-policy", help="Skip the duration/resolution policy checks."),
+    input: Path | None = typer.Option(
+        None, "--input", "-i", help="Local input video (local mode)."
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Output MP4 (local mode)."),
+    poster: Path | None = typer.Option(
+        None, "--poster", help="Poster JPEG (default: next to the output)."
+    ),
+    no_policy: bool = typer.Option(
+        False, "--no-policy", help="Skip the duration/resolution policy checks."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
     """Transcode one video. Without --input: run as the ECS job (see docs/transcode.md)."""
@@ -39,7 +44,8 @@ def main(
         raise typer.Exit(2)
     tag = f"[{settings.video_id}] " if settings.video_id and input is None else ""
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+        level=logging.DEBUG if verbose else logging.INFO,
+        stream=sys.stderr,
         format=f"%(asctime)s %(levelname)s transcode {tag}%(message)s",
     )
     logging.getLogger("botocore").setLevel(logging.WARNING)
@@ -56,11 +62,18 @@ def main(
     try:
         with stop_on_signals(cancellation):
             result = process_file(
-                input, output, poster, settings, cancellation=cancellation, apply_policy=not no_policy
+                input,
+                output,
+                poster,
+                settings,
+                cancellation=cancellation,
+                apply_policy=not no_policy,
             )
     except TranscodeError as exc:
         typer.echo(f"{exc.error}: {exc.cause}", err=True)
-        raise typer.Exit(EXIT_INVALID_INPUT if exc.error == "Transcode.InvalidInput" else EXIT_FAILED)
+        raise typer.Exit(
+            EXIT_INVALID_INPUT if exc.error == "Transcode.InvalidInput" else EXIT_FAILED
+        )
     summary = {k: v for k, v in asdict(result).items() if k != "command"}
     typer.echo(json.dumps({"output": str(output), "poster": str(poster), **summary}))
 

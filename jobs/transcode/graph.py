@@ -97,32 +97,87 @@ def build_command(
     output_path: Path,
 ) -> list[str]:
     return [
-        s.ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "warning",
+        s.ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        "-loglevel",
+        "warning",
         # Machine-readable progress on stdout, once a second; no human stats on stderr.
-        "-progress", "pipe:1", "-stats_period", "1", "-nostats",
+        "-progress",
+        "pipe:1",
+        "-stats_period",
+        "1",
+        "-nostats",
         # Input-side trim: nothing after max_clip_seconds is read or decoded; audio, subtitles
         # and data streams are never demuxed.
-        "-t", f"{s.max_clip_seconds:g}", "-an", "-sn", "-dn", "-i", str(input_path),
-        "-i", str(s.logo_path),
-        "-filter_complex", filter_graph(p, s, plan),
-        "-map", "[out]", "-map_metadata", "-1", "-map_chapters", "-1",
-        "-c:v", "libx264", "-preset", s.x264_preset, "-crf", str(s.x264_crf),
-        "-pix_fmt", "yuv420p", "-r", str(plan.fps), "-fps_mode", "cfr",
-        "-frames:v", str(plan.total_frames),  # hard upper bound on the output length
-        "-movflags", "+faststart", "-f", "mp4", str(output_path),
+        "-t",
+        f"{s.max_clip_seconds:g}",
+        "-an",
+        "-sn",
+        "-dn",
+        "-i",
+        str(input_path),
+        "-i",
+        str(s.logo_path),
+        "-filter_complex",
+        filter_graph(p, s, plan),
+        "-map",
+        "[out]",
+        "-map_metadata",
+        "-1",
+        "-map_chapters",
+        "-1",
+        "-c:v",
+        "libx264",
+        "-preset",
+        s.x264_preset,
+        "-crf",
+        str(s.x264_crf),
+        "-pix_fmt",
+        "yuv420p",
+        "-r",
+        str(plan.fps),
+        "-fps_mode",
+        "cfr",
+        "-frames:v",
+        str(plan.total_frames),  # hard upper bound on the output length
+        "-movflags",
+        "+faststart",
+        "-f",
+        "mp4",
+        str(output_path),
     ]
 
 
-def poster_command(s: TranscodeSettings, plan: Plan, output_path: Path, poster_path: Path) -> list[str]:
+def poster_command(
+    s: TranscodeSettings, plan: Plan, output_path: Path, poster_path: Path
+) -> list[str]:
     """The poster is read back from the 720p output rather than split off inside the graph: a
     second output that waits for a frame from the middle of the clip makes ffmpeg buffer every
     frame before it (measured: +70 MB for a 5 s clip, growing with the clip). Seeking in the
     720p output and decoding one frame costs a fraction of a second."""
     at = plan.bumper_seconds + plan.poster_frame / plan.fps
     return [
-        s.ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-        "-ss", f"{at:.3f}", "-i", str(output_path),
-        "-frames:v", "1", "-q:v", "3", "-update", "1", "-f", "image2", str(poster_path),
+        s.ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        "-loglevel",
+        "error",
+        "-ss",
+        f"{at:.3f}",
+        "-i",
+        str(output_path),
+        "-frames:v",
+        "1",
+        "-q:v",
+        "3",
+        "-update",
+        "1",
+        "-f",
+        "image2",
+        str(poster_path),
     ]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .errors import Failed, InvalidInput, TranscodeError, Transient
 from .graph import build_command, plan_for, poster_command, time_limit
-from .probe import ffprobe_json, probe, check_policy
+from .probe import check_policy, ffprobe_json, probe
 from .runner import Cancellation, ProgressHook, ffmpeg_version, run_ffmpeg
 from .settings import TranscodeSettings
 
@@ -50,8 +50,17 @@ def process_file(
     p = probe(Path(input_path), s.ffprobe)
     log.info(
         "input: %s %dx%d (display %dx%d, rotation %d, SAR %s) %s fps %s, %.2f s, start %.3f s, audio %s",
-        p.codec, p.width, p.height, *p.display_size, p.rotation, p.sar, p.frame_rate, p.pix_fmt,
-        p.duration, p.start_time, "yes" if p.has_audio else "no",
+        p.codec,
+        p.width,
+        p.height,
+        *p.display_size,
+        p.rotation,
+        p.sar,
+        p.frame_rate,
+        p.pix_fmt,
+        p.duration,
+        p.start_time,
+        "yes" if p.has_audio else "no",
     )
     if apply_policy:
         check_policy(p, s)
@@ -63,8 +72,11 @@ def process_file(
     log.info("ffmpeg command: %s", command)
     limit = time_limit(plan, s)
     run = run_ffmpeg(
-        cmd, time_limit=limit, total_seconds=plan.total_seconds,
-        on_progress=on_progress, cancellation=cancellation,
+        cmd,
+        time_limit=limit,
+        total_seconds=plan.total_seconds,
+        on_progress=on_progress,
+        cancellation=cancellation,
     )
     duration, width, height = _verify_output(Path(output_path), plan, s)
     _extract_poster(Path(output_path), Path(poster_path), plan, s)
@@ -124,7 +136,9 @@ def stop_on_signals(cancellation: Cancellation):
     def handler(signum, _frame):
         name = signal.Signals(signum).name
         log.warning("%s received: stopping", name)
-        cancellation.cancel(Transient(f"the task was stopped ({name}) before the video was processed"))
+        cancellation.cancel(
+            Transient(f"the task was stopped ({name}) before the video was processed")
+        )
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -134,12 +148,14 @@ def stop_on_signals(cancellation: Cancellation):
             signal.signal(sig, old)
 
 
-def run_job(settings: TranscodeSettings, *, on_progress: ProgressHook | None = None, reporter=None) -> int:
+def run_job(
+    settings: TranscodeSettings, *, on_progress: ProgressHook | None = None, reporter=None
+) -> int:
     """The ECS task: S3 in, transcode, S3 out, report to Step Functions. Returns the exit code:
     0 once the outcome is reported (success or failure), 1 if reporting failed, 2 if the task
     was started without its parameters (nothing to report to)."""
     from . import storage
-    from .report import Heartbeat, ReportError, Reporter, TaskAbandoned
+    from .report import Heartbeat, Reporter, ReportError, TaskAbandoned
 
     s = settings
     try:
@@ -147,7 +163,14 @@ def run_job(settings: TranscodeSettings, *, on_progress: ProgressHook | None = N
     except ValueError as exc:
         log.error("%s", exc)
         return 2
-    log.info("video %s attempt %d: s3://%s/%s -> %s", s.video_id, s.attempt, s.bucket, s.input_key, s.output_prefix)
+    log.info(
+        "video %s attempt %d: s3://%s/%s -> %s",
+        s.video_id,
+        s.attempt,
+        s.bucket,
+        s.input_key,
+        s.output_prefix,
+    )
     try:
         reporter = reporter or Reporter(s.task_token)
     except Exception:
@@ -157,13 +180,17 @@ def run_job(settings: TranscodeSettings, *, on_progress: ProgressHook | None = N
     try:
         with stop_on_signals(cancellation):
             try:
-                with Heartbeat(reporter, s.heartbeat_seconds, cancellation), \
-                        tempfile.TemporaryDirectory(prefix="transcode-", dir=s.work_dir) as tmp:
+                with (
+                    Heartbeat(reporter, s.heartbeat_seconds, cancellation),
+                    tempfile.TemporaryDirectory(prefix="transcode-", dir=s.work_dir) as tmp,
+                ):
                     work = Path(tmp)
                     src, out, poster = work / "input", work / "clip.mp4", work / "poster.jpg"
                     storage.download(s.bucket, s.input_key, src)
                     cancellation.check()
-                    r = process_file(src, out, poster, s, on_progress=on_progress, cancellation=cancellation)
+                    r = process_file(
+                        src, out, poster, s, on_progress=on_progress, cancellation=cancellation
+                    )
                     cancellation.check()
                     storage.upload(out, s.bucket, s.output_key, "video/mp4")
                     storage.upload(poster, s.bucket, s.poster_key, "image/jpeg")

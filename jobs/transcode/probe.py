@@ -91,7 +91,16 @@ def mp4_truncation(path: Path) -> str | None:
 
 
 def ffprobe_json(path: Path, ffprobe: str = "ffprobe") -> dict:
-    cmd = [ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
+    cmd = [
+        ffprobe,
+        "-v",
+        "error",
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+        str(path),
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PROBE_TIMEOUT_SECONDS)
     except FileNotFoundError as exc:
@@ -111,12 +120,15 @@ def probe(path: Path, ffprobe: str = "ffprobe") -> ProbeResult:
     truncated = mp4_truncation(path)
     if truncated:
         log.info("truncated MP4: %s", truncated)
-        raise InvalidInput("the file is incomplete (the upload was cut short); please upload it again")
+        raise InvalidInput(
+            "the file is incomplete (the upload was cut short); please upload it again"
+        )
     info = ffprobe_json(path, ffprobe)
     streams = info.get("streams", [])
     # Cover art in an audio file shows up as a one-frame "video" stream: not a video.
     video = [
-        s for s in streams
+        s
+        for s in streams
         if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")
     ]
     if not video:

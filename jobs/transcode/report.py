@@ -28,7 +28,9 @@ class ReportError(Exception):
 
 
 def error_code(exc: Exception) -> str:
-    return str(exc.response.get("Error", {}).get("Code", "")) if isinstance(exc, ClientError) else ""
+    return (
+        str(exc.response.get("Error", {}).get("Code", "")) if isinstance(exc, ClientError) else ""
+    )
 
 
 class Reporter:
@@ -38,13 +40,22 @@ class Reporter:
         self.client = client or boto3.client("stepfunctions")
 
     def success(self, result: dict) -> None:
-        self._call("SendTaskSuccess", self.client.send_task_success,
-                   taskToken=self.token, output=json.dumps(result))
+        self._call(
+            "SendTaskSuccess",
+            self.client.send_task_success,
+            taskToken=self.token,
+            output=json.dumps(result),
+        )
         log.info("reported success: %s", json.dumps(result))
 
     def failure(self, error: str, cause: str) -> None:
-        self._call("SendTaskFailure", self.client.send_task_failure,
-                   taskToken=self.token, error=error[:MAX_ERROR], cause=cause[:MAX_CAUSE])
+        self._call(
+            "SendTaskFailure",
+            self.client.send_task_failure,
+            taskToken=self.token,
+            error=error[:MAX_ERROR],
+            cause=cause[:MAX_CAUSE],
+        )
         log.info("reported failure %s: %s", error, cause)
 
     def heartbeat(self) -> None:
@@ -72,7 +83,7 @@ class Heartbeat:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
-    def __enter__(self) -> "Heartbeat":
+    def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
 

@@ -9,8 +9,8 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .errors import Failed, TranscodeError, Transient
 
@@ -133,8 +133,12 @@ def run_ffmpeg(
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, errors="replace",
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
         )
     except FileNotFoundError as exc:
         raise Failed(f"ffmpeg not found ({cmd[0]})") from exc
@@ -208,7 +212,9 @@ def run_ffmpeg(
         raise Failed(f"ffmpeg failed: {last}")
     log.info(
         "ffmpeg done in %.1f s wall, %.1f s CPU, peak RSS %d MB",
-        result.wall_seconds, result.cpu_seconds, result.max_rss_kb // 1024,
+        result.wall_seconds,
+        result.cpu_seconds,
+        result.max_rss_kb // 1024,
     )
     return result
 

@@ -46,9 +46,11 @@ class TranscodeSettings(BaseSettings):
     work_dir: Path | None = None  # scratch space for input/output; a temp dir by default
 
     @model_validator(mode="after")
-    def _check_policy(self) -> "TranscodeSettings":
+    def _check_policy(self) -> TranscodeSettings:
         if 2 * self.bumper_seconds > 5.0:
-            raise ValueError("intro + outro bumpers must add at most 5 s (VIDPIPE_BUMPER_SECONDS <= 2.5)")
+            raise ValueError(
+                "intro + outro bumpers must add at most 5 s (VIDPIPE_BUMPER_SECONDS <= 2.5)"
+            )
         if self.min_duration_seconds > self.max_duration_seconds:
             raise ValueError("VIDPIPE_MIN_DURATION_SECONDS is above VIDPIPE_MAX_DURATION_SECONDS")
         return self

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import pulumi
 import pulumi_aws as aws
+
+import pulumi
 
 from .config import StackConfig, stack_slug
 from .network import DB_PORT, Network

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-import pulumi
 import pulumi_aws as aws
+
+import pulumi
 
 from .storage import PROCESSED_PREFIX, UPLOADS_PREFIX
 

@@ -14,9 +14,10 @@ import json
 import os
 from pathlib import Path
 
-import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
+
+import pulumi
 
 from .config import StackConfig
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 
-import pulumi
 import pulumi_aws as aws
+
+import pulumi
 
 from .config import StackConfig
 
@@ -159,12 +160,26 @@ class Network(pulumi.ComponentResource):
             )
 
         def ingress(rule_name: str, sg, port: int, *, cidr=None, source_sg=None, description: str):
-            rule(aws.vpc.SecurityGroupIngressRule, rule_name, sg, port, cidr=cidr,
-                 peer_sg=source_sg, description=description)  # fmt: skip
+            rule(
+                aws.vpc.SecurityGroupIngressRule,
+                rule_name,
+                sg,
+                port,
+                cidr=cidr,
+                peer_sg=source_sg,
+                description=description,
+            )
 
         def egress(rule_name: str, sg, port: int, *, cidr=None, dest_sg=None, description: str):
-            rule(aws.vpc.SecurityGroupEgressRule, rule_name, sg, port, cidr=cidr,
-                 peer_sg=dest_sg, description=description)  # fmt: skip
+            rule(
+                aws.vpc.SecurityGroupEgressRule,
+                rule_name,
+                sg,
+                port,
+                cidr=cidr,
+                peer_sg=dest_sg,
+                description=description,
+            )
 
         ingress(
             "alb-in-http", self.alb_sg, 80, cidr="0.0.0.0/0", description="HTTP from the internet"

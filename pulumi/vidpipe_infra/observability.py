@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 
-import pulumi
 import pulumi_aws as aws
+
+import pulumi
 
 from .config import StackConfig, stack_slug
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import quote
 
-import pulumi
 import pulumi_aws as aws
+
+import pulumi
 from statemachines import render_definition
 
 from .services import TRANSCODE_CONTAINER

@@ -7,9 +7,10 @@ stored as secrets (encrypted).
 
 from __future__ import annotations
 
-import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
+
+import pulumi
 
 from .config import StackConfig
 

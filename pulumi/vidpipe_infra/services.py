@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import pulumi
 import pulumi_aws as aws
+
+import pulumi
 
 from .config import StackConfig, stack_slug
 from .network import API_PORT, Network

@@ -119,10 +119,23 @@ def mp4_bytes(tmp_path_factory) -> bytes:
     """A real (tiny) MP4 made by ffmpeg."""
     path = tmp_path_factory.mktemp("media") / "clip.mp4"
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
-         "-t", "1", "-pix_fmt", "yuv420p", "-y", str(path)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25",
+            "-t",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+            "-y",
+            str(path),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     return path.read_bytes()
 
 
@@ -185,8 +198,12 @@ def process(db, settings):
         vid = uuid.UUID(video_id)
         key = f"processed/{vid}/clip.mp4"
         aws.client("s3").put_object(Bucket=settings.bucket, Key=key, Body=b"processed")
-        result = {"output_key": key, "poster_key": f"processed/{vid}/poster.jpg",
-                  "duration_seconds": 35.0, "ffmpeg_wall_seconds": 12.0}  # fmt: skip
+        result = {
+            "output_key": key,
+            "poster_key": f"processed/{vid}/poster.jpg",
+            "duration_seconds": 35.0,
+            "ffmpeg_wall_seconds": 12.0,
+        }
         assert videos.mark_processed(db, vid, 1, result)
         db.commit()
 

@@ -134,9 +134,13 @@ def test_login_upgrades_a_hash_made_with_older_parameters(client, db):
 
     signup(client)
     user = db.scalar(select(User).where(User.email == "ana@example.com"))
-    user.password_hash = PasswordHash((Argon2Hasher(time_cost=3, memory_cost=65536),)).hash("long-enough")
+    user.password_hash = PasswordHash((Argon2Hasher(time_cost=3, memory_cost=65536),)).hash(
+        "long-enough"
+    )
     db.commit()
-    login = client.post("/api/auth/login", json={"email": "ana@example.com", "password": "long-enough"})
+    login = client.post(
+        "/api/auth/login", json={"email": "ana@example.com", "password": "long-enough"}
+    )
     assert login.status_code == 200
     db.expire_all()
     assert "m=19456,t=2,p=1" in db.get(User, user.id).password_hash

@@ -88,10 +88,13 @@ def test_declared_oversize_body_is_refused_before_reading(client, make_player, s
     player = make_player()
     response = client.post(
         "/api/videos/upload",
-        headers={**player.headers, "Content-Type": "multipart/form-data; boundary=x",
-                 "Content-Length": str(200 * 1024 * 1024)},
+        headers={
+            **player.headers,
+            "Content-Type": "multipart/form-data; boundary=x",
+            "Content-Length": str(200 * 1024 * 1024),
+        },
         content=b"--x--\r\n",
-    )  # fmt: skip
+    )
     _assert_rejected(response, "too large", settings)
 
 

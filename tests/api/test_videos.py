@@ -38,8 +38,17 @@ def test_detail_fields_and_presigned_links(client, make_player, upload, process,
     detail = client.get(f"/api/videos/{video_id}", headers=ana.headers)
     assert detail.status_code == 200
     body = detail.json()
-    assert set(body) == {"video_id", "title", "status", "uploaded_at", "processed_at",
-                         "original_url", "processed_url", "votes", "task_id"}  # fmt: skip
+    assert set(body) == {
+        "video_id",
+        "title",
+        "status",
+        "uploaded_at",
+        "processed_at",
+        "original_url",
+        "processed_url",
+        "votes",
+        "task_id",
+    }
     assert body["processed_url"] is None and body["processed_at"] is None
     assert body["votes"] == 0 and body["task_id"] == f"{video_id}-1"
     query = parse_qs(urlparse(body["original_url"]).query)

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from localcloud.stack import LocalStack
 from vidpipe import aws, executions
-from vidpipe.db.models import User, Video
 from vidpipe.db.migrate import upgrade_to_head
+from vidpipe.db.models import User, Video
 from vidpipe.db.session import make_engine
 from vidpipe.settings import Settings, get_settings
 
@@ -77,14 +77,22 @@ class Pipeline:
 
     def user(self) -> User:
         with self.sessions() as s:
-            u = User(first_name="Test", last_name="Player", email=f"{uuid.uuid4().hex}@x.io",
-                     password_hash="x", city="Cali", city_key="cali", country="CO")  # fmt: skip
+            u = User(
+                first_name="Test",
+                last_name="Player",
+                email=f"{uuid.uuid4().hex}@x.io",
+                password_hash="x",
+                city="Cali",
+                city_key="cali",
+                country="CO",
+            )
             s.add(u)
             s.commit()
             return u
 
-    def video(self, owner: User | None = None, body: bytes = b"not really a video",
-              publish: bool = True) -> uuid.UUID:  # fmt: skip
+    def video(
+        self, owner: User | None = None, body: bytes = b"not really a video", publish: bool = True
+    ) -> uuid.UUID:
         """A stored upload + its row (+ its jobs message), as the API's upload does."""
         from vidpipe import videos
 
@@ -152,8 +160,9 @@ class Pipeline:
 
         bodies = []
         for _ in range(3):
-            msgs = self.sqs.receive_message(QueueUrl=self.settings.dlq_url,
-                                            MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])  # fmt: skip
+            msgs = self.sqs.receive_message(
+                QueueUrl=self.settings.dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
             for m in msgs:
                 bodies.append(json.loads(m["Body"]))
                 self.sqs.delete_message(
@@ -178,9 +187,15 @@ def pipeline_factory(tmp_path):
     saved_env = dict(os.environ)
     started: list[LocalStack] = []
 
-    def start(mode: str | None = "ok", *, heartbeat: int = 3, with_workers: bool = True,
-              task_environment: dict | None = None, settings_env: dict | None = None,
-              **kwargs) -> Pipeline:  # fmt: skip
+    def start(
+        mode: str | None = "ok",
+        *,
+        heartbeat: int = 3,
+        with_workers: bool = True,
+        task_environment: dict | None = None,
+        settings_env: dict | None = None,
+        **kwargs,
+    ) -> Pipeline:
         state_dir = tmp_path / "fake-state"
         state_dir.mkdir(exist_ok=True)
         env = {"VIDPIPE_FAKE_STATE_DIR": str(state_dir), "VIDPIPE_HEARTBEAT_SECONDS": "1"}
@@ -189,9 +204,14 @@ def pipeline_factory(tmp_path):
         kwargs.setdefault("poller_wait_seconds", 1)
         kwargs.setdefault("jobs_visibility_timeout", 3)
         kwargs.setdefault("status_visibility_timeout", 3)
-        stack = LocalStack(port=free_port(), data_dir=tmp_path / "data", task_command=command,
-                           task_environment=env, definition_transform=short_timings(heartbeat),
-                           **kwargs)  # fmt: skip
+        stack = LocalStack(
+            port=free_port(),
+            data_dir=tmp_path / "data",
+            task_command=command,
+            task_environment=env,
+            definition_transform=short_timings(heartbeat),
+            **kwargs,
+        )
         stack.start()
         started.append(stack)
         os.environ["VIDPIPE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'vidpipe.db'}"

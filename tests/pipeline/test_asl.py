@@ -12,8 +12,16 @@ import pytest
 import statemachines
 
 ROOT = Path(__file__).resolve().parents[2]
-PLACEHOLDERS = {"ClusterArn", "TranscodeTaskDefinitionArn", "TranscodeContainerName", "SubnetIds",
-                "SecurityGroupIds", "AssignPublicIp", "StatusQueueUrl", "DlqUrl"}  # fmt: skip
+PLACEHOLDERS = {
+    "ClusterArn",
+    "TranscodeTaskDefinitionArn",
+    "TranscodeContainerName",
+    "SubnetIds",
+    "SecurityGroupIds",
+    "AssignPublicIp",
+    "StatusQueueUrl",
+    "DlqUrl",
+}
 VALUES = {
     "ClusterArn": "arn:aws:ecs:eu-west-1:111122223333:cluster/vidpipe",
     "TranscodeTaskDefinitionArn": "arn:aws:ecs:eu-west-1:111122223333:task-definition/vidpipe-transcode",
@@ -39,8 +47,9 @@ def _validator() -> list[str]:
 
 
 def _validate(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*_validator(), "--json-path", str(path)],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [*_validator(), "--json-path", str(path)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_file_and_rendered_definition_pass_asl_validator(tmp_path):
@@ -76,12 +85,23 @@ def test_states_follow_the_pipeline_policy():
         e["Name"]
         for e in transcode["Parameters"]["Overrides"]["ContainerOverrides"][0]["Environment"]
     }
-    assert env == {"VIDPIPE_VIDEO_ID", "VIDPIPE_ATTEMPT", "VIDPIPE_BUCKET", "VIDPIPE_INPUT_KEY",
-                   "VIDPIPE_OUTPUT_PREFIX", "VIDPIPE_TASK_TOKEN"}  # fmt: skip
+    assert env == {
+        "VIDPIPE_VIDEO_ID",
+        "VIDPIPE_ATTEMPT",
+        "VIDPIPE_BUCKET",
+        "VIDPIPE_INPUT_KEY",
+        "VIDPIPE_OUTPUT_PREFIX",
+        "VIDPIPE_TASK_TOKEN",
+    }
     retry = {e: r for r in transcode["Retry"] for e in r["ErrorEquals"]}
     assert retry["Transcode.InvalidInput"]["MaxAttempts"] == 0
-    for error in ("Transcode.Transient", "States.HeartbeatTimeout", "States.Timeout",
-                  "ECS.AmazonECSException", "ECS.ThrottlingException"):  # fmt: skip
+    for error in (
+        "Transcode.Transient",
+        "States.HeartbeatTimeout",
+        "States.Timeout",
+        "ECS.AmazonECSException",
+        "ECS.ThrottlingException",
+    ):
         assert retry[error]["MaxAttempts"] >= 1 and retry[error]["BackoffRate"] >= 1
     assert transcode["Catch"][0]["Next"] == "RecordFailure"
     for name in ("MarkProcessing", "RecordSuccess", "RecordFailure"):

@@ -13,8 +13,11 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from vidpipe.db.models import User
 
-POLICY = {"VIDPIPE_MIN_DURATION_SECONDS": "1", "VIDPIPE_MIN_HEIGHT": "240",
-          "VIDPIPE_BUMPER_SECONDS": "1"}  # fmt: skip
+POLICY = {
+    "VIDPIPE_MIN_DURATION_SECONDS": "1",
+    "VIDPIPE_MIN_HEIGHT": "240",
+    "VIDPIPE_BUMPER_SECONDS": "1",
+}
 
 
 def _clip(path, *args):
@@ -27,22 +30,60 @@ def _clip(path, *args):
 @pytest.fixture
 def clips(tmp_path):
     return {
-        "a": _clip(tmp_path / "a.mp4", "-f", "lavfi", "-i", "testsrc2=size=426x240:rate=30:duration=3",
-                   "-f", "lavfi", "-i", "sine=duration=3", "-c:v", "libx264", "-preset", "ultrafast",
-                   "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"),
-        "b": _clip(tmp_path / "b.mp4", "-f", "lavfi", "-i", "testsrc2=size=240x426:rate=25:duration=2",
-                   "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
+        "a": _clip(
+            tmp_path / "a.mp4",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=426x240:rate=30:duration=3",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=3",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ),
+        "b": _clip(
+            tmp_path / "b.mp4",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=240x426:rate=25:duration=2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ),
         # An MP4 by its content, with no video stream: invalid input for the job.
-        "audio_only": _clip(tmp_path / "c.mp4", "-f", "lavfi", "-i", "sine=duration=3", "-c:a", "aac",
-                            "-f", "mp4"),
-    }  # fmt: skip
+        "audio_only": _clip(
+            tmp_path / "c.mp4", "-f", "lavfi", "-i", "sine=duration=3", "-c:a", "aac", "-f", "mp4"
+        ),
+    }
 
 
 def _token(client: TestClient) -> str:
     creds = {"email": "e2e@example.com", "password": "s3cret-password"}
-    r = client.post("/api/auth/signup", json={"first_name": "Ada", "last_name": "Jordan",
-                    "password1": creds["password"], "password2": creds["password"],
-                    "city": "Medellín", "country": "Colombia", "email": creds["email"]})  # fmt: skip
+    r = client.post(
+        "/api/auth/signup",
+        json={
+            "first_name": "Ada",
+            "last_name": "Jordan",
+            "password1": creds["password"],
+            "password2": creds["password"],
+            "city": "Medellín",
+            "country": "Colombia",
+            "email": creds["email"],
+        },
+    )
     assert r.status_code == 201, r.text
     r = client.post("/api/auth/login", json=creds)
     assert r.status_code == 200, r.text
@@ -57,8 +98,12 @@ def test_uploads_through_the_api_come_out_processed_in_s3_and_the_database(
     auth = {"Authorization": f"Bearer {_token(client)}"}
     ids = {}
     for name, data in clips.items():
-        r = client.post("/api/videos/upload", headers=auth, data={"title": name},
-                        files={"video_file": (f"{name}.mp4", data, "video/mp4")})  # fmt: skip
+        r = client.post(
+            "/api/videos/upload",
+            headers=auth,
+            data={"title": name},
+            files={"video_file": (f"{name}.mp4", data, "video/mp4")},
+        )
         assert r.status_code == 201, r.text
         ids[name] = r.json()["video_id"]
         assert r.json()["task_id"] == f"{ids[name]}-1"
@@ -83,8 +128,13 @@ def test_uploads_through_the_api_come_out_processed_in_s3_and_the_database(
         out = tmp_path / f"{name}-out.mp4"
         p.s3.download_file(p.settings.bucket, row.processed_key, str(out))
         p.s3.head_object(Bucket=p.settings.bucket, Key=row.poster_key)
-        info = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json",
-                                          str(out)], capture_output=True, check=True).stdout)  # fmt: skip
+        info = json.loads(
+            subprocess.run(
+                ["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(out)],
+                capture_output=True,
+                check=True,
+            ).stdout
+        )
         streams = info["streams"]
         assert [s["codec_type"] for s in streams] == ["video"]  # no audio at all
         assert (streams[0]["width"], streams[0]["height"], streams[0]["codec_name"]) == (

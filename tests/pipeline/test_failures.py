@@ -122,9 +122,10 @@ def test_the_same_message_delivered_twice_starts_one_execution(pipeline_factory)
     assert p.fake_runs(vid) == 1
     counts = p.stack.poller.counts
     assert counts.get("jobs.started", 0) + counts.get("jobs.duplicate", 0) == 2
-    attrs = p.sqs.get_queue_attributes(QueueUrl=p.settings.jobs_queue_url,
-                                       AttributeNames=["ApproximateNumberOfMessages",
-                                                       "ApproximateNumberOfMessagesNotVisible"])  # fmt: skip
+    attrs = p.sqs.get_queue_attributes(
+        QueueUrl=p.settings.jobs_queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )
     assert all(v == "0" for v in attrs["Attributes"].values())
 
 
@@ -201,8 +202,12 @@ def test_deleting_a_processing_video_stops_its_execution(pipeline_factory):
 
 
 def test_backpressure_limits_running_executions(pipeline_factory):
-    p = pipeline_factory("ok", runner_concurrency=4, task_environment={"VIDPIPE_FAKE_SECONDS": "1"},
-                         settings_env={"VIDPIPE_MAX_RUNNING_EXECUTIONS": "2"})  # fmt: skip
+    p = pipeline_factory(
+        "ok",
+        runner_concurrency=4,
+        task_environment={"VIDPIPE_FAKE_SECONDS": "1"},
+        settings_env={"VIDPIPE_MAX_RUNNING_EXECUTIONS": "2"},
+    )
     vids = [p.video() for _ in range(5)]
     peak = 0
     end = time.monotonic() + 60
@@ -239,8 +244,9 @@ def test_status_updates_are_idempotent_and_attempt_aware(pipeline_factory):
     vid = p.video(publish=False)
 
     def msg(status, attempt=1, **kw):
-        return VideoStatusMessage(version=1, status=status, video_id=vid, attempt=attempt,
-                                  task_token="t", **kw)  # fmt: skip
+        return VideoStatusMessage(
+            version=1, status=status, video_id=vid, attempt=attempt, task_token="t", **kw
+        )
 
     with p.sessions() as s:
         assert apply(s, msg("processing")) and apply(s, msg("processing"))

@@ -38,7 +38,7 @@ def _definition(p) -> dict:
                             }
                         ]
                     },
-                },  # fmt: skip
+                },
                 "HeartbeatSeconds": 30,
                 "End": True,
             }
@@ -47,8 +47,9 @@ def _definition(p) -> dict:
 
 
 def _run(p, name: str) -> tuple[str, list[dict]]:
-    arn = p.sfn.create_state_machine(name=name, definition=json.dumps(_definition(p)),
-                                     roleArn="arn:aws:iam::123456789012:role/x")["stateMachineArn"]  # fmt: skip
+    arn = p.sfn.create_state_machine(
+        name=name, definition=json.dumps(_definition(p)), roleArn="arn:aws:iam::123456789012:role/x"
+    )["stateMachineArn"]
     execution = p.sfn.start_execution(stateMachineArn=arn, name="one", input="{}")["executionArn"]
     end = time.monotonic() + 10
     while time.monotonic() < end:
@@ -78,12 +79,23 @@ def test_moto_still_needs_the_ecs_shim(pipeline_factory):
 
 def _token_wait(p, name: str) -> tuple[str, str]:
     """An execution waiting on sqs:sendMessage.waitForTaskToken (unaffected by the ECS bug)."""
-    definition = {"StartAt": "Wait", "States": {"Wait": {
-        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-        "Parameters": {"QueueUrl": p.settings.dlq_url, "MessageBody": {"token.$": "$$.Task.Token"}},
-        "End": True}}}  # fmt: skip
-    arn = p.sfn.create_state_machine(name=name, definition=json.dumps(definition),
-                                     roleArn="arn:aws:iam::123456789012:role/x")["stateMachineArn"]  # fmt: skip
+    definition = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {
+                    "QueueUrl": p.settings.dlq_url,
+                    "MessageBody": {"token.$": "$$.Task.Token"},
+                },
+                "End": True,
+            }
+        },
+    }
+    arn = p.sfn.create_state_machine(
+        name=name, definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/x"
+    )["stateMachineArn"]
     execution = p.sfn.start_execution(stateMachineArn=arn, name="one", input="{}")["executionArn"]
     message = p.sqs.receive_message(QueueUrl=p.settings.dlq_url, WaitTimeSeconds=5)["Messages"][0]
     p.sqs.delete_message(QueueUrl=p.settings.dlq_url, ReceiptHandle=message["ReceiptHandle"])

@@ -25,8 +25,21 @@ POLICY = {
 def _up(port, data_dir, log):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDPIPE_", "AWS_", "MOTO_"))}
     env.update(POLICY)
-    return subprocess.Popen([sys.executable, "-m", "vidpipe.cli", "up", "--port", str(port),
-                             "--data-dir", str(data_dir)], stdout=log, stderr=subprocess.STDOUT, env=env)  # fmt: skip
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vidpipe.cli",
+            "up",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
 
 
 def test_up_killed_while_processing_restarts_and_the_video_ends_processed(tmp_path):
@@ -39,12 +52,30 @@ def test_up_killed_while_processing_restarts_and_the_video_ends_processed(tmp_pa
     try:
         _health(port)
         password = "a-long-password"
-        signup = {"first_name": "R", "last_name": "S", "email": "r@example.com", "password1": password,
-                  "password2": password, "city": "Lima", "country": "Peru"}  # fmt: skip
-        assert _http("POST", f"{api}/api/auth/signup", body=json.dumps(signup).encode(),
-                     content_type="application/json")[0] == 201  # fmt: skip
-        token = _http("POST", f"{api}/api/auth/login", content_type="application/json",
-                      body=json.dumps({"email": "r@example.com", "password": password}).encode())[1]["access_token"]  # fmt: skip
+        signup = {
+            "first_name": "R",
+            "last_name": "S",
+            "email": "r@example.com",
+            "password1": password,
+            "password2": password,
+            "city": "Lima",
+            "country": "Peru",
+        }
+        assert (
+            _http(
+                "POST",
+                f"{api}/api/auth/signup",
+                body=json.dumps(signup).encode(),
+                content_type="application/json",
+            )[0]
+            == 201
+        )
+        token = _http(
+            "POST",
+            f"{api}/api/auth/login",
+            content_type="application/json",
+            body=json.dumps({"email": "r@example.com", "password": password}).encode(),
+        )[1]["access_token"]
         body, ctype = _multipart({"title": "restart"}, "video_file", "clip.mp4", clip.read_bytes())
         status, up = _http(
             "POST", f"{api}/api/videos/upload", token=token, body=body, content_type=ctype

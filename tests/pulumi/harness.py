@@ -20,8 +20,9 @@ for _path in (str(PROGRAM), str(REPO)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-import pulumi  # noqa: E402
 import yaml  # noqa: E402  (a dependency of the pulumi SDK)
+
+import pulumi  # noqa: E402
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -7,8 +7,9 @@ from urllib.parse import unquote
 
 import pytest
 import yaml
-from .harness import PROGRAM, REPO, example_config
 from vidpipe_infra.config import StackConfig, defaults
+
+from .harness import PROGRAM, REPO, example_config
 
 
 def test_example_documents_every_key_with_its_default():

@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
+
 import statemachines
+
 from .harness import Stack
 
 SFN = "aws:sfn/stateMachine:StateMachine"

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .harness import REPO, Stack
 from vidpipe_infra.images import source_digest
+
+from .harness import REPO, Stack
 
 SHARED_ENV = {
     "VIDPIPE_BUCKET",

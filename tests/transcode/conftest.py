@@ -55,13 +55,42 @@ class Inputs:
 
 def _landscape_1080p60(p: Path, _):
     # Realistic case at full policy: 22 s 1080p60 with AAC audio (~25 MB).
-    ffmpeg("-f", "lavfi", "-i", source("1920x1080", "60", 22), "-f", "lavfi", "-i", "sine=f=440:d=22",
-           "-c:v", "libx264", "-preset", "ultrafast", "-crf", "26", "-c:a", "aac", "-b:a", "64k",
-           "-shortest", str(p))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        source("1920x1080", "60", 22),
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:d=22",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-crf",
+        "26",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+        "-shortest",
+        str(p),
+    )
 
 
 def _short_720p(p: Path, _):
-    ffmpeg("-f", "lavfi", "-i", source("1280x720", "30", 5), "-c:v", "libx264", "-preset", "ultrafast", str(p))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        source("1280x720", "30", 5),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(p),
+    )
 
 
 PORTRAIT = "drawbox=x=0:y=0:w=iw:h=ih/4:color=white:t=fill,drawbox=x=0:y=ih*3/4:w=iw:h=ih/4:color=0x404040:t=fill"
@@ -69,59 +98,160 @@ PORTRAIT = "drawbox=x=0:y=0:w=iw:h=ih/4:color=white:t=fill,drawbox=x=0:y=ih*3/4:
 
 def _portrait(p: Path, _):
     # Upright phone video: white top quarter, dark grey bottom quarter (to check orientation).
-    ffmpeg("-f", "lavfi", "-i", source("1080x1920", "30", 3, PORTRAIT),
-           "-c:v", "libx264", "-preset", "ultrafast", str(p))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        source("1080x1920", "30", 3, PORTRAIT),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(p),
+    )
 
 
 def _portrait_rotated(p: Path, inputs: Inputs):
     # What a phone writes: landscape frames (the picture turned counter-clockwise) plus a display
     # matrix saying "turn 90 degrees clockwise" (ffprobe: rotation=-90).
     stored = inputs.root / "portrait_stored.mp4"
-    ffmpeg("-f", "lavfi", "-i", source("1080x1920", "30", 3, PORTRAIT + ",transpose=2"),
-           "-c:v", "libx264", "-preset", "ultrafast", str(stored))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        source("1080x1920", "30", 3, PORTRAIT + ",transpose=2"),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(stored),
+    )
     ffmpeg("-i", str(stored), "-c", "copy", "-metadata:s:v:0", "rotate=-90", str(p))
 
 
 def _uhd(p: Path, _):
-    ffmpeg("-f", "lavfi", "-i", source("3840x2160", "30", 2.5),
-           "-c:v", "libx264", "-preset", "ultrafast", "-crf", "30", str(p))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        source("3840x2160", "30", 2.5),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-crf",
+        "30",
+        str(p),
+    )
 
 
 def _ntsc(p: Path, _):
-    ffmpeg("-f", "lavfi", "-i", source("640x360", "30000/1001", 4),
-           "-c:v", "libx264", "-preset", "ultrafast", str(p))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        source("640x360", "30000/1001", 4),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(p),
+    )
 
 
 def _vfr(p: Path, _):
     # Irregular frame intervals (between ~9 and ~57 ms), written as is.
-    ffmpeg("-f", "lavfi", "-i", source("640x360", "30", 4, "setpts='(N/30+0.012*sin(N))/TB'"),
-           "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "ultrafast", str(p))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        source("640x360", "30", 4, "setpts='(N/30+0.012*sin(N))/TB'"),
+        "-fps_mode",
+        "passthrough",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(p),
+    )
 
 
 def _ten_bit(p: Path, _):
-    ffmpeg("-f", "lavfi", "-i", source("640x360", "30", 3), "-pix_fmt", "yuv420p10le",
-           "-c:v", "libx264", "-preset", "ultrafast", str(p))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        source("640x360", "30", 3),
+        "-pix_fmt",
+        "yuv420p10le",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(p),
+    )
 
 
 def _odd_size(p: Path, _):
     # Odd width and height need a non-subsampled pixel format in H.264.
-    ffmpeg("-f", "lavfi", "-i", source("641x361", "30", 3), "-pix_fmt", "yuv444p",
-           "-c:v", "libx264", "-preset", "ultrafast", str(p))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        source("641x361", "30", 3),
+        "-pix_fmt",
+        "yuv444p",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(p),
+    )
 
 
 def _anamorphic(p: Path, _):
     # 720x540 stored, 4:3 pixels: displays as 16:9 (like HDV 1440x1080).
-    ffmpeg("-f", "lavfi", "-i", source("720x540", "30", 3, "setsar=4/3"),
-           "-c:v", "libx264", "-preset", "ultrafast", str(p))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        source("720x540", "30", 3, "setsar=4/3"),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(p),
+    )
 
 
 def _late_start(p: Path, _):
-    ffmpeg("-f", "lavfi", "-i", source("640x360", "30", 3), "-output_ts_offset", "5",
-           "-c:v", "libx264", "-preset", "ultrafast", str(p))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        source("640x360", "30", 3),
+        "-output_ts_offset",
+        "5",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(p),
+    )
 
 
 def _too_short(p: Path, _):
-    ffmpeg("-f", "lavfi", "-i", source("640x360", "30", 1), "-c:v", "libx264", "-preset", "ultrafast", str(p))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        source("640x360", "30", 1),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(p),
+    )
 
 
 def _audio_only(p: Path, _):

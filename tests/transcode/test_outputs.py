@@ -13,17 +13,32 @@ from jobs.transcode.graph import WATERMARK_HEIGHT, WATERMARK_MARGIN
 
 from .conftest import small_policy
 from .media import (
-    H, W, column_is_dark, dark_fraction, ffprobe, frames_rgb, mean_luma, orange_fraction,
+    H,
+    W,
+    column_is_dark,
+    dark_fraction,
+    ffprobe,
+    frames_rgb,
+    mean_luma,
+    orange_fraction,
     top_level_boxes,
 )
 
 FPS = 30
 CENTRE = (W // 2 - 120, H // 2 - 120, W // 2 + 120, H // 2 + 120)  # inside the bumper logo
 CORNERS = [(0, 0, 200, 150), (W - 200, 0, W, 150), (0, H - 150, 200, H)]
-WATERMARK = (W - WATERMARK_MARGIN - WATERMARK_HEIGHT, H - WATERMARK_MARGIN - WATERMARK_HEIGHT,
-             W - WATERMARK_MARGIN, H - WATERMARK_MARGIN)
-TOP_LEFT = (WATERMARK_MARGIN, WATERMARK_MARGIN, WATERMARK_MARGIN + WATERMARK_HEIGHT,
-            WATERMARK_MARGIN + WATERMARK_HEIGHT)
+WATERMARK = (
+    W - WATERMARK_MARGIN - WATERMARK_HEIGHT,
+    H - WATERMARK_MARGIN - WATERMARK_HEIGHT,
+    W - WATERMARK_MARGIN,
+    H - WATERMARK_MARGIN,
+)
+TOP_LEFT = (
+    WATERMARK_MARGIN,
+    WATERMARK_MARGIN,
+    WATERMARK_MARGIN + WATERMARK_HEIGHT,
+    WATERMARK_MARGIN + WATERMARK_HEIGHT,
+)
 
 
 def transcode(src: Path, tmp_path: Path, settings: TranscodeSettings, **kw):
@@ -65,7 +80,9 @@ def assert_bumpers_and_watermark(out: Path, main_frames: int, s: TranscodeSettin
     checked on the frames either side of both boundaries."""
     b = round(s.bumper_seconds * FPS)
     intro_last, main_first, main_last, outro_first = b - 1, b, b + main_frames - 1, b + main_frames
-    frames = frames_rgb(out, [0, intro_last, main_first, main_frames // 2 + b, main_last, outro_first])
+    frames = frames_rgb(
+        out, [0, intro_last, main_first, main_frames // 2 + b, main_last, outro_first]
+    )
     for i in (0, intro_last, outro_first):
         f = frames[i]
         assert orange_fraction(f, CENTRE) > 0.3, f"frame {i}: no logo in the bumper"
@@ -82,7 +99,9 @@ def assert_bumpers_and_watermark(out: Path, main_frames: int, s: TranscodeSettin
 def test_landscape_1080p60_with_audio_full_policy(inputs, tmp_path):
     s = TranscodeSettings()  # the platform defaults: 20-60 s, 1080p, 30 s clip, 2.5 s bumpers
     seen = []
-    out, poster, r, elapsed = transcode(inputs.landscape_1080p60, tmp_path, s, on_progress=seen.append)
+    out, poster, r, elapsed = transcode(
+        inputs.landscape_1080p60, tmp_path, s, on_progress=seen.append
+    )
     assert_output_rules(out, poster, 22.0, s)
     assert_bumpers_and_watermark(out, 22 * FPS, s)
     # The progress hook: increasing percentages ending at 100.

@@ -13,8 +13,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 
-from jobs.transcode import Transient, run_job
-from jobs.transcode import storage
+from jobs.transcode import Transient, run_job, storage
 from jobs.transcode.report import Heartbeat, Reporter, TaskAbandoned
 from jobs.transcode.runner import Cancellation
 
@@ -22,8 +21,16 @@ from .conftest import small_policy
 
 BUCKET = "vidpipe-media"
 HEARTBEAT_SECONDS = 2  # the state's HeartbeatSeconds: the job must beat faster than this
-RESULT_KEYS = {"output_key", "poster_key", "duration_seconds", "width", "height", "size_bytes",
-               "ffmpeg_wall_seconds", "ffmpeg_cpu_seconds"}
+RESULT_KEYS = {
+    "output_key",
+    "poster_key",
+    "duration_seconds",
+    "width",
+    "height",
+    "size_bytes",
+    "ffmpeg_wall_seconds",
+    "ffmpeg_cpu_seconds",
+}
 
 
 class Cloud:
@@ -35,22 +42,30 @@ class Cloud:
         self.queue = self.sqs.create_queue(QueueName="tokens")["QueueUrl"]
         definition = {
             "StartAt": "Transcode",
-            "States": {"Transcode": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                "Parameters": {"QueueUrl": self.queue, "MessageBody": {"token.$": "$$.Task.Token"}},
-                "HeartbeatSeconds": HEARTBEAT_SECONDS,
-                "TimeoutSeconds": 120,
-                "End": True,
-            }},
+            "States": {
+                "Transcode": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                    "Parameters": {
+                        "QueueUrl": self.queue,
+                        "MessageBody": {"token.$": "$$.Task.Token"},
+                    },
+                    "HeartbeatSeconds": HEARTBEAT_SECONDS,
+                    "TimeoutSeconds": 120,
+                    "End": True,
+                }
+            },
         }
         self.machine = self.sfn.create_state_machine(
-            name="transcode-test", definition=json.dumps(definition),
+            name="transcode-test",
+            definition=json.dumps(definition),
             roleArn="arn:aws:iam::123456789012:role/sfn",
         )["stateMachineArn"]
 
     def start(self, name: str) -> tuple[str, str]:
-        arn = self.sfn.start_execution(stateMachineArn=self.machine, name=name, input="{}")["executionArn"]
+        arn = self.sfn.start_execution(stateMachineArn=self.machine, name=name, input="{}")[
+            "executionArn"
+        ]
         msgs = self.sqs.receive_message(QueueUrl=self.queue, WaitTimeSeconds=5).get("Messages", [])
         assert msgs, "the state did not send its task token"
         self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=msgs[0]["ReceiptHandle"])
@@ -68,8 +83,12 @@ class Cloud:
 
 @pytest.fixture
 def cloud(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):  # never a real endpoint or account
         monkeypatch.delenv(name, raising=False)
@@ -79,8 +98,13 @@ def cloud(monkeypatch):
 
 def job_settings(token: str, key: str, video_id: str = "v1"):
     return small_policy(
-        video_id=video_id, bucket=BUCKET, input_key=key, output_prefix=f"processed/{video_id}/",
-        task_token=token, heartbeat_seconds=0.5, bumper_seconds=1,
+        video_id=video_id,
+        bucket=BUCKET,
+        input_key=key,
+        output_prefix=f"processed/{video_id}/",
+        task_token=token,
+        heartbeat_seconds=0.5,
+        bumper_seconds=1,
     )
 
 
@@ -162,7 +186,10 @@ def test_without_heartbeats_the_state_gives_up_and_the_job_stops(cloud):
     time.sleep(HEARTBEAT_SECONDS * 1.3)
     desc = cloud.finished(arn)
     # moto reports heartbeat expiry as States.Timeout (AWS: States.HeartbeatTimeout).
-    assert desc["status"] == "FAILED" and desc["error"] in ("States.Timeout", "States.HeartbeatTimeout")
+    assert desc["status"] == "FAILED" and desc["error"] in (
+        "States.Timeout",
+        "States.HeartbeatTimeout",
+    )
     cancel = Cancellation()
     with Heartbeat(Reporter(token), 0.1, cancel):
         assert cancel.event.wait(3), "the job was not told to stop"
@@ -180,8 +207,11 @@ def test_connection_error_maps_to_transient(tmp_path, monkeypatch):
     # No mock: a closed local port stands for the network being down (never real AWS).
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(Transient):
         storage.download(BUCKET, "uploads/x.mp4", tmp_path / "x")

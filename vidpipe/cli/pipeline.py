@@ -54,8 +54,10 @@ def _video_id(value: str) -> uuid.UUID:
         raise typer.BadParameter(f"{value!r} is not a video id") from None
 
 
-@app.command(help="Run the poller: jobs queue -> executions, status queue -> database, sweeper. "
-             "SIGTERM drains: in-hand messages are finished, nothing is lost.")  # fmt: skip
+@app.command(
+    help="Run the poller: jobs queue -> executions, status queue -> database, sweeper. "
+    "SIGTERM drains: in-hand messages are finished, nothing is lost."
+)
 def poller(
     wait_seconds: int = typer.Option(10, help="SQS long-poll wait (also bounds the drain time)."),
     sweep_interval: float = typer.Option(60.0, help="Seconds between sweeps for stuck videos."),
@@ -65,12 +67,14 @@ def poller(
 
     settings = _settings(env_file)
     missing = [
-        name for name, value in (
+        name
+        for name, value in (
             ("VIDPIPE_JOBS_QUEUE_URL", settings.jobs_queue_url),
             ("VIDPIPE_STATUS_QUEUE_URL", settings.status_queue_url),
             ("VIDPIPE_STATE_MACHINE_ARN", settings.state_machine_arn),
-        ) if not value
-    ]  # fmt: skip
+        )
+        if not value
+    ]
     if missing:
         typer.echo(f"missing configuration: {', '.join(missing)}", err=True)
         raise typer.Exit(2)
@@ -231,8 +235,11 @@ def dlq_list(
         _release(settings, messages)
 
 
-@dlq_app.command("redrive", help="Start a new attempt for the failed videos in the DLQ; "
-                 "messages of videos that are gone, processed or already retried are removed.")  # fmt: skip
+@dlq_app.command(
+    "redrive",
+    help="Start a new attempt for the failed videos in the DLQ; "
+    "messages of videos that are gone, processed or already retried are removed.",
+)
 def dlq_redrive(
     video: list[str] = typer.Option(None, "--video", help="Only these video ids (repeatable)."),
     limit: int = typer.Option(100, help="At most this many messages."),
@@ -283,8 +290,15 @@ def dlq_redrive(
 # --- vidpipe demo -------------------------------------------------------------------------------
 
 
-def _http(method: str, url: str, *, token: str | None = None, body: bytes | None = None,
-          content_type: str | None = None, timeout: float = 30) -> tuple[int, object]:  # fmt: skip
+def _http(
+    method: str,
+    url: str,
+    *,
+    token: str | None = None,
+    body: bytes | None = None,
+    content_type: str | None = None,
+    timeout: float = 30,
+) -> tuple[int, object]:
     import urllib.error
     import urllib.request
 
@@ -315,9 +329,13 @@ def _multipart(
             f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
         )
     parts.append(
-        (f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
-         f'filename="{filename}"\r\nContent-Type: video/mp4\r\n\r\n').encode() + data + b"\r\n"
-    )  # fmt: skip
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
+            f'filename="{filename}"\r\nContent-Type: video/mp4\r\n\r\n'
+        ).encode()
+        + data
+        + b"\r\n"
+    )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
@@ -334,13 +352,35 @@ def make_test_clip(path, *, seconds: float, width: int, height: int) -> None:
     import subprocess
 
     subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=30:duration={seconds}",
-         "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
-         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-         "-c:a", "aac", "-shortest", "-movflags", "+faststart", str(path)],
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={width}x{height}:rate=30:duration={seconds}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            "-movflags",
+            "+faststart",
+            str(path),
+        ],
         check=True,
-    )  # fmt: skip
+    )
 
 
 def ffprobe_summary(path) -> dict:
@@ -348,8 +388,10 @@ def ffprobe_summary(path) -> dict:
 
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     info = json.loads(out)
     streams = info.get("streams", [])
     video = next((s for s in streams if s.get("codec_type") == "video"), {})
@@ -367,9 +409,11 @@ def ffprobe_summary(path) -> dict:
     }
 
 
-@app.command(help="End-to-end demo against a running `vidpipe up` (or one it starts): make a test "
-             "clip with ffmpeg, sign up, upload through the API, wait for processing, show the "
-             "output's properties, where it is, and the run's history. Exits non-zero on failure.")  # fmt: skip
+@app.command(
+    help="End-to-end demo against a running `vidpipe up` (or one it starts): make a test "
+    "clip with ffmpeg, sign up, upload through the API, wait for processing, show the "
+    "output's properties, where it is, and the run's history. Exits non-zero on failure."
+)
 def demo(
     api: str = typer.Option("http://127.0.0.1:8000", help="The API's base URL."),
     start: bool = typer.Option(True, help="Start `vidpipe up` if the API does not answer."),
@@ -404,9 +448,19 @@ def demo(
         )
         log_file = open(data / "up.log", "ab")
         server = subprocess.Popen(
-            [sys.executable, "-m", "vidpipe.cli", "up", "--port", str(port), "--data-dir", str(data)],
-            stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "vidpipe.cli",
+                "up",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data),
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 60
         while not _api_up(api):
             if server.poll() is not None or time.monotonic() > deadline:
@@ -422,15 +476,30 @@ def demo(
         make_test_clip(clip, seconds=seconds, width=width, height=height)
         email = f"demo-{uuid.uuid4().hex[:8]}@example.com"
         password = uuid.uuid4().hex
-        status, body = _http("POST", f"{api}/api/auth/signup", content_type="application/json",
-                             body=json.dumps({"first_name": "Demo", "last_name": "Player",
-                                              "email": email, "password1": password,
-                                              "password2": password, "city": "Bogotá",
-                                              "country": "Colombia"}).encode())  # fmt: skip
+        status, body = _http(
+            "POST",
+            f"{api}/api/auth/signup",
+            content_type="application/json",
+            body=json.dumps(
+                {
+                    "first_name": "Demo",
+                    "last_name": "Player",
+                    "email": email,
+                    "password1": password,
+                    "password2": password,
+                    "city": "Bogotá",
+                    "country": "Colombia",
+                }
+            ).encode(),
+        )
         if status != 201:
             raise RuntimeError(f"signup answered {status}: {body}")
-        status, body = _http("POST", f"{api}/api/auth/login", content_type="application/json",
-                             body=json.dumps({"email": email, "password": password}).encode())  # fmt: skip
+        status, body = _http(
+            "POST",
+            f"{api}/api/auth/login",
+            content_type="application/json",
+            body=json.dumps({"email": email, "password": password}).encode(),
+        )
         if status != 200:
             raise RuntimeError(f"login answered {status}: {body}")
         token = body["access_token"]
@@ -439,8 +508,14 @@ def demo(
             {"title": "vidpipe demo"}, "video_file", clip.name, clip.read_bytes()
         )
         started = time.monotonic()
-        status, body = _http("POST", f"{api}/api/videos/upload", token=token, body=payload,
-                             content_type=ctype, timeout=120)  # fmt: skip
+        status, body = _http(
+            "POST",
+            f"{api}/api/videos/upload",
+            token=token,
+            body=payload,
+            content_type=ctype,
+            timeout=120,
+        )
         if status != 201:
             raise RuntimeError(f"upload answered {status}: {body}")
         video_id = body["video_id"]
