@@ -283,26 +283,6 @@ def test_sweeper_redrives_a_processing_video_whose_run_died(pipeline_factory):
     assert v.attempt == 2 and [e["name"] for e in p.executions_of(vid)] == [f"{vid}-2"]
 
 
-def test_status_updates_are_idempotent_and_attempt_aware(pipeline_factory):
-    from poller.status import VideoStatusMessage, apply
-
-    p = pipeline_factory("ok", with_workers=False)
-    vid = p.video(publish=False)
-
-    def msg(status, attempt=1, **kw):
-        return VideoStatusMessage(
-            version=1, status=status, video_id=vid, attempt=attempt, task_token="t", **kw
-        )
-
-    with p.sessions() as s:
-        assert apply(s, msg("processing")) and apply(s, msg("processing"))
-        assert apply(s, msg("failed", error={"Error": "States.Timeout"}))
-        # A redelivered "processing" must not bring a failed video back (the bug fixed here).
-        assert not apply(s, msg("processing"))
-        assert not apply(s, msg("processed", attempt=2, result={"output_key": "k"}))  # not current
-    assert p.get(vid).status == "failed"
-
-
 def test_operators_retry_and_redrive_without_database_access(pipeline_factory, tmp_path):
     """In the cloud the database is private: `vidpipe retry` and `dlq redrive` ask the poller."""
     p = pipeline_factory("invalid")
