@@ -41,7 +41,7 @@ def _start(tmp_path: Path, name: str):
     return proc, port, log
 
 
-def _health(port: int, deadline: float = 60) -> dict:
+def _health(port: int, deadline: float = 180) -> dict:
     end = time.monotonic() + deadline
     while True:
         try:

@@ -96,7 +96,7 @@ def _token(client: TestClient) -> str:
 def test_uploads_through_the_api_come_out_processed_in_s3_and_the_database(
     pipeline_factory, clips, tmp_path
 ):
-    p = pipeline_factory(None, heartbeat=10, task_environment=POLICY)
+    p = pipeline_factory(None, heartbeat=30, task_environment=POLICY)
     client = TestClient(create_app(p.settings))
     auth = {"Authorization": f"Bearer {_token(client)}"}
     ids = {}

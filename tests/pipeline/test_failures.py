@@ -48,7 +48,7 @@ def test_invalid_input_fails_without_retry_with_a_readable_reason_and_a_dlq_mess
 def test_a_job_that_crashes_once_is_retried_then_processed(pipeline_factory):
     p = pipeline_factory("crash-once")
     vid = p.video()
-    v = p.wait_status(vid, ("processed",), timeout=30)
+    v = p.wait_status(vid, ("processed",))
     assert v.processed_key == f"processed/{vid}/clip.mp4" and v.poster_key.endswith("poster.jpg")
     assert p.wait_execution_done(vid)["status"] == "SUCCEEDED"
     assert p.transcode_runs(vid) == 2 and p.fake_runs(vid) == 2
@@ -62,7 +62,7 @@ def test_a_job_that_crashes_once_is_retried_then_processed(pipeline_factory):
 def test_a_hanging_job_times_out_is_retried_then_fails_into_the_dlq(pipeline_factory):
     p = pipeline_factory("hang")
     vid = p.video()
-    v = p.wait_status(vid, ("failed",), timeout=40)
+    v = p.wait_status(vid, ("failed",))
     assert "stopped responding" in v.error
     assert p.wait_execution_done(vid)["status"] == "FAILED"
     assert p.transcode_runs(vid) == 3  # first run + 2 retries (States.Timeout / HeartbeatTimeout)
@@ -91,7 +91,7 @@ def test_a_hanging_job_times_out_is_retried_then_fails_into_the_dlq(pipeline_fac
 def test_a_transient_failure_is_retried_then_processed(pipeline_factory):
     p = pipeline_factory("transient-once")
     vid = p.video()
-    p.wait_status(vid, ("processed",), timeout=30)
+    p.wait_status(vid, ("processed",))
     assert p.transcode_runs(vid) == 2 and p.fake_runs(vid) == 2
     assert _dlq_for(p, vid) == []
 
@@ -173,12 +173,12 @@ def test_poller_killed_mid_batch_and_restarted_loses_nothing_and_runs_nothing_tw
     finally:
         threading.excepthook = threading.__excepthook__
     assert len([e for v in vids for e in p.executions_of(v)]) == 2
-    # Restart: the unacknowledged messages come back after the visibility timeout (3 s here).
+    # Restart: the unacknowledged messages come back after the visibility timeout (10 s here).
     fresh = PollerService(p.settings, p.sessions, wait_seconds=1, sweep_interval_seconds=3600)
     fresh.start()
     try:
         for vid in vids:
-            p.wait_status(vid, ("processed",), timeout=30)
+            p.wait_status(vid, ("processed",))
     finally:
         fresh.stop()
     for vid in vids:
@@ -208,8 +208,8 @@ def test_deleting_a_processing_video_stops_its_execution(pipeline_factory):
     token = create_access_token(owner.id, p.settings)
     r = client.delete(f"/api/videos/{vid}", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200, r.text
-    assert p.wait_execution_done(vid, timeout=10)["status"] in ("ABORTED", "FAILED")
-    p.wait_no_tasks(timeout=10)  # the runner stopped the job
+    assert p.wait_execution_done(vid)["status"] in ("ABORTED", "FAILED")
+    p.wait_no_tasks()  # the runner stopped the job
     assert p.get(vid) is None and _dlq_for(p, vid) == []
 
 
