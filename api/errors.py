@@ -1,4 +1,4 @@
-"""Every error leaves the API as JSON {"detail": "<human readable reason>"} with the contract's code."""
+"""Every error leaves the API as JSON {"detail": "<reason>"} with the contract's status code."""
 
 from __future__ import annotations
 

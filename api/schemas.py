@@ -122,3 +122,14 @@ class Paging(BaseModel):
     city: Annotated[str | None, Field(max_length=100)] = None
     page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     page_size: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+class TimelineRow(BaseModel):
+    id: int
+    time: str
+    elapsed_seconds: float
+    state: str | None
+    event: str
+    duration_seconds: float | None
+    error: str | None
+    cause: str | None

@@ -32,7 +32,7 @@ def _too_large(limit: int) -> BadRequest:
 
 
 async def read_upload_form(request: Request, max_bytes: int) -> UploadForm:
-    """Parse `video_file` and `title`; the file is spooled to disk by Starlette, never held in memory.
+    """Parse `video_file` and `title`; Starlette spools the file to disk, never into memory.
 
     The body is cut off as soon as it exceeds the limit, whatever Content-Length says.
     """
