@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.middleware import INTERNAL_ERROR
 from vidpipe.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable, VidpipeError
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,13 @@ def install(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    # The last resort, used by Starlette's outermost ServerErrorMiddleware should anything escape
+    # api.middleware.InternalErrors (which answers the same body).
+    @app.exception_handler(Exception)
+    async def internal_error(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc)
+        return JSONResponse(INTERNAL_ERROR, status_code=500)
 
     @app.exception_handler(OperationalError)
     async def database_down(_: Request, exc: OperationalError) -> JSONResponse:

@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# Control characters (C0, DEL, C1: NUL, escape, line breaks...) and lone surrogates, which
+# PostgreSQL cannot store and no name, title or password needs.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs"})
+
+
+def reject_control_characters(value: Any) -> Any:
+    """The one text check of every request field and query parameter (non-strings pass on to
+    their own validation)."""
+    if isinstance(value, str):
+        for char in value:
+            if unicodedata.category(char) in _REFUSED_CATEGORIES:
+                raise ValueError(f"must not contain control characters (found U+{ord(char):04X})")
+    return value
+
+
+NoControlCharacters = AfterValidator(reject_control_characters)
+# Every text field and query parameter is a Text (length limits added with Field) or built
+# with NoControlCharacters (transforming constraints such as stripping must come first).
+Text = Annotated[str, NoControlCharacters]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoControlCharacters
+]
+Email = Annotated[EmailStr, BeforeValidator(reject_control_characters)]
 
 
 class SignupIn(BaseModel):
@@ -16,9 +48,9 @@ class SignupIn(BaseModel):
 
     first_name: Name
     last_name: Name
-    email: EmailStr
-    password1: Annotated[str, Field(min_length=8, max_length=1024)]
-    password2: Annotated[str, Field(max_length=1024)]
+    email: Email
+    password1: Annotated[Text, Field(min_length=8, max_length=1024)]
+    password2: Annotated[Text, Field(max_length=1024)]
     city: Name
     country: Name
 
@@ -35,8 +67,8 @@ class SignupOut(BaseModel):
 
 
 class LoginIn(BaseModel):
-    email: Annotated[str, Field(max_length=320)]
-    password: Annotated[str, Field(max_length=1024)]
+    email: Annotated[Text, Field(max_length=320)]
+    password: Annotated[Text, Field(max_length=1024)]
 
 
 class TokenOut(BaseModel):
@@ -119,7 +151,7 @@ class RankingRow(BaseModel):
 
 
 class Paging(BaseModel):
-    city: Annotated[str | None, Field(max_length=100)] = None
+    city: Annotated[Text | None, Field(max_length=100)] = None
     page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     page_size: Annotated[int, Field(ge=1, le=100)] = 20
 

@@ -9,6 +9,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 from starlette.types import Message
 
+from api.schemas import reject_control_characters
 from vidpipe.errors import BadRequest
 from vidpipe.mp4 import HEAD_BYTES, is_mp4
 
@@ -74,6 +75,10 @@ async def read_upload_form(request: Request, max_bytes: int) -> UploadForm:
     title = title.strip()
     if len(title) > 200:
         raise BadRequest("title must be at most 200 characters")
+    try:
+        reject_control_characters(title)
+    except ValueError as exc:
+        raise BadRequest(f"title: {exc}") from None
 
     size = file.size if file.size is not None else _measure(file)
     if size == 0:

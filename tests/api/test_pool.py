@@ -39,9 +39,7 @@ class BodyWatch:
         return await self.app(scope, watched, send)
 
 
-def test_slow_uploads_beyond_the_pool_size_do_not_block_other_requests(
-    app, make_player, mp4_bytes
-):
+def test_slow_uploads_beyond_the_pool_size_do_not_block_other_requests(app, make_player, mp4_bytes):
     pool = app.state.engine.pool
     capacity = pool.size() + pool._max_overflow  # every connection the pool can ever hand out
     stalled = capacity + 2
