@@ -11,11 +11,26 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.middleware import INTERNAL_ERROR
-from vidpipe.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable, VidpipeError
+from vidpipe.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+    VidpipeError,
+)
 
 log = logging.getLogger(__name__)
 
-_STATUS = {BadRequest: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, Unavailable: 503}
+_STATUS = {
+    BadRequest: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    TooManyRequests: 429,
+    Unavailable: 503,
+}
 
 
 def _describe(error: dict) -> str:
@@ -33,6 +48,8 @@ def install(app: FastAPI) -> None:
     async def domain_error(_: Request, exc: VidpipeError) -> JSONResponse:
         status = next(code for cls, code in _STATUS.items() if isinstance(exc, cls))
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
