@@ -39,6 +39,26 @@ def _media_origin(settings: Settings):
     return origin
 
 
+def _without_422(app: FastAPI):
+    """The OpenAPI document as FastAPI builds it, less the 422 answers it adds to every operation
+    with parameters: validation errors are 400 here (api.errors), documented per route."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                operation.get("responses", {}).pop("422", None)
+        components = schema.get("components", {}).get("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        return schema
+
+    return openapi
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
@@ -52,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for module in (auth, history, videos, public, health):
         app.include_router(module.router)
+    app.openapi = _without_422(app)
     # add_middleware puts each new one outside the previous ones: innermost first.
     app.add_middleware(InternalErrors)
     app.add_middleware(BodyLimit, limit=JSON_BODY_LIMIT, own_limits=frozenset({UPLOAD_PATH}))

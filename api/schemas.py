@@ -43,6 +43,39 @@ Name = Annotated[
 Email = Annotated[EmailStr, BeforeValidator(reject_control_characters)]
 
 
+class ErrorOut(BaseModel):
+    """Every error answer (4xx and 5xx)."""
+
+    detail: str
+
+
+_ERRORS: dict[int, dict[str, Any]] = {
+    400: {"description": "Bad request: a field, parameter or form is invalid (the reason)"},
+    401: {"description": "Not authenticated: no, an expired or an invalid credential"},
+    403: {
+        "description": "Forbidden: another player's video, or a cookie-authenticated change "
+        "without the X-CSRF: 1 header"
+    },
+    404: {"description": "No such video"},
+    413: {"description": "Request body too large (JSON bodies: 64 KiB)"},
+    429: {
+        "description": "Too many sign-in attempts: wait Retry-After seconds",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again",
+                "schema": {"type": "integer"},
+            }
+        },
+    },
+    503: {"description": "A dependency (database, storage, queue, orchestrator) is unavailable"},
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The documented error answers of an operation, each with the {"detail"} schema."""
+    return {code: {"model": ErrorOut, **_ERRORS[code]} for code in codes}
+
+
 class SignupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -148,6 +181,13 @@ class RankingRow(BaseModel):
     username: str
     city: str
     votes: int
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: Literal["ok", "unavailable"]
+    queue: Literal["ok", "unavailable"]
+    detail: str | None = None
 
 
 class Paging(BaseModel):

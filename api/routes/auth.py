@@ -8,7 +8,7 @@ from api.deps import (
     SettingsDep,
     request_token,
 )
-from api.schemas import LoginIn, SessionOut, SignupIn, SignupOut, TokenOut, UserOut
+from api.schemas import LoginIn, SessionOut, SignupIn, SignupOut, TokenOut, UserOut, error_responses
 from vidpipe import users
 from vidpipe.db.models import User
 from vidpipe.security import create_access_token
@@ -17,7 +17,12 @@ from vidpipe.settings import Settings
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-@router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=SignupOut)
+@router.post(
+    "/signup",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SignupOut,
+    responses=error_responses(400, 413, 429, 503),
+)
 def signup(body: SignupIn, session: SessionDep, address: ClientAddress) -> SignupOut:
     user = users.sign_up(
         session,
@@ -37,7 +42,7 @@ def _sign_in(body: LoginIn, session, settings: Settings, address: str) -> tuple[
     return user, create_access_token(user.id, settings)
 
 
-@router.post("/login", response_model=TokenOut)
+@router.post("/login", response_model=TokenOut, responses=error_responses(400, 401, 413, 429, 503))
 def login(
     body: LoginIn, session: SessionDep, settings: SettingsDep, address: ClientAddress
 ) -> TokenOut:
@@ -63,7 +68,9 @@ def _user_out(user: User) -> UserOut:
     )
 
 
-@router.post("/session", response_model=SessionOut)
+@router.post(
+    "/session", response_model=SessionOut, responses=error_responses(400, 401, 413, 429, 503)
+)
 def create_session(
     body: LoginIn,
     request: Request,
@@ -86,7 +93,9 @@ def create_session(
     return SessionOut(user=_user_out(user))
 
 
-@router.delete("/session", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/session", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 403)
+)
 def delete_session(request: Request) -> Response:
     """Sign out of the web app (always succeeds; with the cookie, X-CSRF: 1 is required)."""
     request_token(request)  # enforces the CSRF header when the cookie is sent
@@ -97,6 +106,6 @@ def delete_session(request: Request) -> Response:
     return response
 
 
-@router.get("/me", response_model=UserOut)
+@router.get("/me", response_model=UserOut, responses=error_responses(401, 503))
 def me(user: CurrentUser) -> UserOut:
     return _user_out(user)

@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.deps import SettingsDep
+from api.schemas import HealthOut
 from vidpipe import aws
 
 router = APIRouter(prefix="/api", tags=["health"])
@@ -34,7 +35,13 @@ def _check_queue(settings) -> str:
         return "unavailable"
 
 
-@router.get("/health")
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    responses={
+        503: {"model": HealthOut, "description": "The database or the queue is not answering"}
+    },
+)
 async def health(request: Request, settings: SettingsDep) -> JSONResponse:
     checks = {
         "database": await run_in_threadpool(_check_database, request.app.state.engine),

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, SettingsDep, parse_video_id
-from api.schemas import TimelineRow
+from api.schemas import TimelineRow, error_responses
 from vidpipe import history, videos
 from vidpipe.errors import Unavailable
 
@@ -20,7 +20,11 @@ def _own_video(request: Request, user, video_id):
         return videos.get_own(session, user, parse_video_id(video_id))
 
 
-@router.get("/{video_id}/history", response_model=list[TimelineRow])
+@router.get(
+    "/{video_id}/history",
+    response_model=list[TimelineRow],
+    responses=error_responses(401, 403, 404, 503),
+)
 async def video_history(video_id: str, request: Request, user: CurrentUser, settings: SettingsDep):
     """The current attempt's execution history as timeline rows (empty while the run has not
     started). 401/403/404 as the other video routes; 503 when the orchestrator does not answer."""

@@ -5,7 +5,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.deps import CurrentUser, SessionDep, SettingsDep, parse_video_id
-from api.schemas import DeleteOut, UploadOut, VideoDetail, VideoSummary
+from api.schemas import DeleteOut, UploadOut, VideoDetail, VideoSummary, error_responses
 from api.uploads import read_upload_form
 from vidpipe import storage, videos
 from vidpipe.db.models import Video, VideoStatus
@@ -17,6 +17,7 @@ router = APIRouter(prefix="/api/videos", tags=["videos"])
     "/upload",
     status_code=status.HTTP_201_CREATED,
     response_model=UploadOut,
+    responses=error_responses(400, 401, 403, 503),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -71,13 +72,21 @@ def _summary(video: Video, settings) -> VideoSummary:
     )
 
 
-@router.get("", response_model=list[VideoSummary], response_model_exclude_none=True)
+@router.get(
+    "",
+    response_model=list[VideoSummary],
+    response_model_exclude_none=True,
+    responses=error_responses(401, 503),
+)
 def list_videos(user: CurrentUser, session: SessionDep, settings: SettingsDep):
     return [_summary(video, settings) for video in videos.list_own(session, user)]
 
 
 # `error` is present only on failed videos, so the body is rendered here rather than by FastAPI.
-@router.get("/{video_id}", responses={200: {"model": VideoDetail}})
+@router.get(
+    "/{video_id}",
+    responses={200: {"model": VideoDetail}, **error_responses(401, 403, 404, 503)},
+)
 def get_video(video_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep):
     video = videos.get_own(session, user, parse_video_id(video_id))
     processed = video.status == VideoStatus.processed.value
@@ -97,7 +106,9 @@ def get_video(video_id: str, user: CurrentUser, session: SessionDep, settings: S
     return JSONResponse(detail.model_dump(mode="json", exclude=exclude))
 
 
-@router.delete("/{video_id}", response_model=DeleteOut)
+@router.delete(
+    "/{video_id}", response_model=DeleteOut, responses=error_responses(400, 401, 403, 404, 503)
+)
 def delete_video(video_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep):
     parsed = parse_video_id(video_id)
     videos.delete_own(session, user, parsed, settings)
