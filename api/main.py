@@ -61,6 +61,7 @@ def _without_422(app: FastAPI):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    settings.jwt_key()  # refuse to serve without a signing key (raises MissingJwtSecret)
     app = FastAPI(
         title="vidpipe",
         description="Basketball talent showcase: uploads, processing, public voting and rankings.",
@@ -72,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for module in (auth, history, videos, public, health):
         app.include_router(module.router)
-    app.openapi = _without_422(app)
+    app.openapi = _without_422(app)  # type: ignore[method-assign]  # FastAPI's documented hook
     # add_middleware puts each new one outside the previous ones: innermost first.
     app.add_middleware(InternalErrors)
     app.add_middleware(BodyLimit, limit=JSON_BODY_LIMIT, own_limits=frozenset({UPLOAD_PATH}))

@@ -5,39 +5,32 @@ The state machine's MarkProcessing, RecordSuccess and RecordFailure states send 
 poller applies it with `vidpipe.videos.mark_*` (idempotent and attempt-aware), commits, then
 answers with SendTaskSuccess `{"applied": bool, "status": <video status or null>}`; the message is
 deleted only after that, so a crash in between re-applies the same update, harmlessly.
+
+Operators' `video.retry` commands travel on the same queue (they too are changes to a video's
+record, which only the poller makes); `poller.commands` carries them out.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
-import uuid
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
+from poller import commands
 from vidpipe import aws, videos
+from vidpipe.contracts import RetryCommand, VideoStatusMessage, parse_status_queue_body
 from vidpipe.db.models import Video
+from vidpipe.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# SendTaskSuccess answers meaning that nothing waits for this token any more.
-TOKEN_GONE = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken")
 MAX_REASON = 500
-
-
-class VideoStatusMessage(BaseModel):
-    version: Literal[1]
-    type: Literal["video.status"] = "video.status"
-    status: Literal["processing", "processed", "failed"]
-    video_id: uuid.UUID
-    attempt: int = Field(ge=1)
-    execution: str | None = None
-    task_token: str
-    result: dict[str, Any] | None = None  # processed: the transcode job's result
-    error: dict[str, Any] | None = None  # failed: Step Functions' {"Error": ..., "Cause": ...}
 
 
 _GENERIC = {
@@ -82,14 +75,44 @@ def apply(session: Session, message: VideoStatusMessage) -> bool:
     return applied
 
 
-def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> str:
-    """Returns 'answered', 'gone' (nobody waits any more), 'invalid' (deleted) or 'error' (kept
-    for another try)."""
+class StatusOutcome(enum.StrEnum):
+    ANSWERED = "answered"  # applied and the waiting state (or operator) answered
+    GONE = "gone"  # applied; nobody waits for the token any more
+    INVALID = "invalid"  # not a usable status-queue message: deleted
+    ERROR = "error"  # kept for another try
+
+    @property
+    def done(self) -> bool:
+        return self is not StatusOutcome.ERROR
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    outcome: StatusOutcome
+    # The execution ends right after this answer (a final status, or a superseded attempt): the
+    # jobs loop may have a free slot.
+    ends_run: bool = False
+
+
+def handle_status_message(
+    body: str, session_factory: sessionmaker[Session], settings: Settings
+) -> StatusResult:
+    """Apply one status-queue message: a state's status update (answering its task token) or an
+    operator's command (answered on the replies queue)."""
     try:
-        message = VideoStatusMessage.model_validate_json(body)
+        message = parse_status_queue_body(body)
     except ValidationError as exc:
-        log.error("status message dropped, not a VideoStatusMessage: %s", exc)
-        return "invalid"
+        log.error("status-queue message dropped, not one vidpipe knows: %s", exc)
+        return StatusResult(StatusOutcome.INVALID)
+    if isinstance(message, RetryCommand):
+        done = commands.handle_retry(message, session_factory, settings)
+        return StatusResult(StatusOutcome.ANSWERED if done else StatusOutcome.ERROR)
+    return _handle_status(message, session_factory)
+
+
+def _handle_status(
+    message: VideoStatusMessage, session_factory: sessionmaker[Session]
+) -> StatusResult:
     try:
         with session_factory() as session:
             applied = apply(session, message)
@@ -97,10 +120,10 @@ def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> 
             status = video.status if video is not None else None
     except ValueError as exc:
         _fail(message, "Status.InvalidMessage", str(exc))
-        return "invalid"
+        return StatusResult(StatusOutcome.INVALID)
     except Exception:
         log.exception("status %s for %s could not be applied", message.status, message.execution)
-        return "error"
+        return StatusResult(StatusOutcome.ERROR)
     log.info(
         "status %s for video %s attempt %d: %s",
         message.status,
@@ -108,23 +131,24 @@ def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> 
         message.attempt,
         "applied" if applied else "stale",
     )
+    ends_run = message.status != "processing" or not applied
     try:
         aws.client("stepfunctions").send_task_success(
             taskToken=message.task_token,
             output=json.dumps({"applied": applied, "status": status}),
         )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in TOKEN_GONE:
+        if aws.is_token_gone(exc):
             log.info(
                 "no state waits for %s's %s update any more", message.execution, message.status
             )
-            return "gone"
+            return StatusResult(StatusOutcome.GONE, ends_run)
         log.warning("SendTaskSuccess failed: %s", exc)
-        return "error"
+        return StatusResult(StatusOutcome.ERROR)
     except BotoCoreError as exc:
         log.warning("SendTaskSuccess failed: %s", exc)
-        return "error"
-    return "answered"
+        return StatusResult(StatusOutcome.ERROR)
+    return StatusResult(StatusOutcome.ANSWERED, ends_run)
 
 
 def _fail(message: VideoStatusMessage, error: str, cause: str) -> None:

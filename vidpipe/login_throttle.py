@@ -99,7 +99,7 @@ def count(session: Session, keys: list[tuple[str, Limits]], now: datetime | None
             )
         )
         attempts = session.scalar(select(LoginThrottle.failures).where(LoginThrottle.key == key))
-        delay = limits.delay(attempts)
+        delay = limits.delay(attempts or 0)
         if delay:
             session.execute(
                 update(LoginThrottle)

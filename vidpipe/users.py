@@ -74,7 +74,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     session.commit()  # ends the read: the connection goes back to the pool during the hash
     valid, upgraded = verify_password(password, user.password_hash if user else None)
-    if not valid:
+    if not valid or user is None:
         return None
     if upgraded is not None:
         user.password_hash = upgraded

@@ -61,7 +61,7 @@ async def upload(request: Request, user: CurrentUser, settings: SettingsDep) -> 
 
 
 def _summary(video: Video, settings) -> VideoSummary:
-    processed = video.status == VideoStatus.processed.value
+    processed = video.status == VideoStatus.processed
     return VideoSummary(
         video_id=video.id,
         title=video.title,
@@ -89,7 +89,7 @@ def list_videos(user: CurrentUser, session: SessionDep, settings: SettingsDep):
 )
 def get_video(video_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep):
     video = videos.get_own(session, user, parse_video_id(video_id))
-    processed = video.status == VideoStatus.processed.value
+    processed = video.status == VideoStatus.processed
     detail = VideoDetail(
         video_id=video.id,
         title=video.title,
@@ -100,7 +100,7 @@ def get_video(video_id: str, user: CurrentUser, session: SessionDep, settings: S
         processed_url=storage.presigned_get(video.processed_key, settings) if processed else None,
         votes=video.votes,
         task_id=video.execution_name,
-        error=video.error if video.status == VideoStatus.failed.value else None,
+        error=video.error if video.status == VideoStatus.failed else None,
     )
     exclude = {"error"} if detail.error is None else set()
     return JSONResponse(detail.model_dump(mode="json", exclude=exclude))
@@ -110,6 +110,5 @@ def get_video(video_id: str, user: CurrentUser, session: SessionDep, settings: S
     "/{video_id}", response_model=DeleteOut, responses=error_responses(400, 401, 403, 404, 503)
 )
 def delete_video(video_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep):
-    parsed = parse_video_id(video_id)
-    videos.delete_own(session, user, parsed, settings)
-    return DeleteOut(message="video deleted", video_id=parsed)
+    deleted = videos.delete_own(session, user, parse_video_id(video_id), settings)
+    return DeleteOut(message="video deleted", video_id=deleted)

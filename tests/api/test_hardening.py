@@ -187,3 +187,19 @@ def test_hsts_only_when_a_trusted_proxy_says_https(settings):
     finally:
         untrusted.state.engine.dispose()
         trusted.state.engine.dispose()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_vidpipe_api_sends_no_server_banner(monkeypatch, tmp_path, workers):
+    from typer.testing import CliRunner
+
+    from cli import serve
+
+    calls = []
+    monkeypatch.setattr(serve, "exit_on_sigterm", lambda: None)  # leave pytest's SIGTERM alone
+    monkeypatch.setattr(serve.uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setenv("VIDPIPE_DATABASE_URL", f"sqlite:///{tmp_path / 'vidpipe.db'}")
+    monkeypatch.setenv("VIDPIPE_JWT_SECRET", "test-secret-that-is-long-enough-123")
+    result = CliRunner().invoke(serve.app, ["api", "--port", "8999", "--workers", workers])
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 1 and calls[0]["server_header"] is False

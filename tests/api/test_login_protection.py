@@ -3,12 +3,14 @@ password policy, and what sign-up reveals."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from api.main import create_app
-from vidpipe import users
+from vidpipe import login_throttle, users
 from vidpipe.db.models import LoginThrottle, utcnow
 from vidpipe.security import common_passwords
 
@@ -21,6 +23,17 @@ SIGNUP = {
     "city": "Bogota",
     "country": "CO",
 }
+
+
+@pytest.fixture(autouse=True)
+def long_blocks(monkeypatch):
+    """Blocks of a minute and more, so none runs out while a slow machine runs the test; time
+    passing is simulated by `_time_passes` (no sleeps, no clock in the assertions)."""
+    for name in ("ACCOUNT", "ADDRESS"):
+        limits = getattr(login_throttle, name)
+        monkeypatch.setattr(
+            login_throttle, name, dataclasses.replace(limits, base_seconds=60, max_seconds=3600)
+        )
 
 
 def _login(client, email="ana@example.com", password="long-enough", path="/api/auth/login"):
