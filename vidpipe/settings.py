@@ -43,6 +43,9 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = 100 * 1024 * 1024
     presign_expiry_seconds: int = Field(default=900, gt=0)
+    # Origin (scheme://host[:port]) the browser loads media from, for the API's CSP; when unset
+    # it is taken from a presigned URL's host.
+    media_origin: str | None = None
     # Seconds after which an upload whose SQS message was never confirmed is re-sent by the sweeper.
     resend_after_seconds: int = 60
 
@@ -72,6 +75,10 @@ class Settings(BaseSettings):
                 "(`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
             )
         return self.jwt_secret.get_secret_value()
+
+    # How many proxies in front of the API append to X-Forwarded-For / set X-Forwarded-Proto
+    # (1 behind the ALB). 0 trusts neither header: the client address is the socket's peer.
+    trusted_proxy_count: int = Field(default=0, ge=0)
 
     @property
     def sqlalchemy_url(self) -> str:
