@@ -1,0 +1,373 @@
+"""Before/after API throughput, side by side in one run, on the same PostgreSQL data.
+
+    .venv/bin/python bench/api_compare.py --before /work/wt/perf-before
+
+For each server variant (default: the code at --before and this checkout, each with 1 and 2
+uvicorn workers) it starts `vidpipe api` on the same seeded database and the same moto_server,
+and measures, one after the other:
+1. sequential: 200 `GET /api/public/rankings` on one keep-alive connection (p50, p95): shows a
+   missing TCP_NODELAY (a ~40 ms delayed-ACK stall per answer);
+2. ceiling: `wrk` on a trivial JSON endpoint of the same server (`GET /bench/ceiling`, added by
+   bench/serverside/sitecustomize.py to whatever app `api.main.create_app` builds);
+3. mix: `wrk` with bench/wrk_mix.lua, api_load.py's mix (38% public videos, 37% rankings, 20% own
+   video, 5% login), 64 connections, closed loop;
+4. reads: the same without login;
+5. api_load: bench/api_load.py's own httpx load generator (64 users, closed loop, same mix).
+For each: requests/s, latency percentiles, errors and the server's CPU per request (utime+stime of
+every process in the server's process group, workers included, from /proc).
+
+"Before" runs the other checkout's code (PYTHONPATH points at it) as it was deployed: the image
+installed plain `uvicorn` (no uvloop/httptools), so by default the before servers run with those
+two made unimportable (--before-extras keeps them). Every server listens on 127.0.0.1 and is
+stopped at the end; every load is bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx  # noqa: E402
+
+from bench._common import (  # noqa: E402
+    BENCH_PASSWORD,
+    PYTHON,
+    ROOT,
+    Server,
+    admin_url,
+    clean_env,
+    database_url,
+    libpq_url,
+    percentile,
+    print_json,
+    recreate_database,
+    running,
+    seed_postgres,
+    start_moto,
+)
+from bench.api_load import MIX, pick_accounts, run_load  # noqa: E402
+from localcloud.ports import free_port_pair  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+WRK_MIX = BENCH / "wrk_mix.lua"
+WRK_PATH = BENCH / "wrk_path.lua"
+SERVERSIDE = BENCH / "serverside"
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """utime+stime of every live process in process group `pgid` (the server and its workers)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 of stat: pgrp
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def cli_module(code: Path) -> str:
+    """`cli` after the CLI moved to a top-level package, `vidpipe.cli` before."""
+    return "cli" if (code / "cli" / "__main__.py").exists() else "vidpipe.cli"
+
+
+def wrk(url: str, script: Path, seconds: int, connections: int, threads: int, *args) -> dict:
+    argv = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
+    if args:
+        argv += ["--", *map(str, args)]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    line = next((x for x in out.stdout.splitlines() if x.startswith("WRK_JSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no report:\n{out.stdout}\n{out.stderr}")
+    raw = json.loads(line.removeprefix("WRK_JSON "))
+    seconds_run = raw["duration_us"] / 1e6
+    errors = sum(v for k, v in raw.items() if k.startswith("errors_"))
+    return {
+        "requests": raw["requests"],
+        "rps": round(raw["requests"] / seconds_run, 1),
+        "errors": errors,
+        "non2xx": raw["errors_status"],
+        "p50_ms": round(raw["p50_us"] / 1000, 1),
+        "p95_ms": round(raw["p95_us"] / 1000, 1),
+        "p99_ms": round(raw["p99_us"] / 1000, 1),
+        "seconds": round(seconds_run, 1),
+    }
+
+
+def sequential(port: int, path: str, n: int = 200) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    times = []
+    try:
+        for i in range(n + 20):
+            t = time.perf_counter()
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+            if i >= 20:  # the first 20 warm the connection and the caches
+                times.append((time.perf_counter() - t) * 1000)
+            if response.status != 200:
+                raise RuntimeError(f"{path}: HTTP {response.status}")
+    finally:
+        conn.close()
+    return {"p50_ms": round(percentile(times, 50), 2), "p95_ms": round(percentile(times, 95), 2)}
+
+
+def login_accounts(base: str, accounts: list[dict], path: Path) -> None:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for account in accounts:
+            r = client.post(
+                "/api/auth/login", json={"email": account["email"], "password": BENCH_PASSWORD}
+            )
+            r.raise_for_status()
+            account["token"] = r.json()["access_token"]
+    path.write_text("".join(f"{a['token']}\t{a['video_id']}\t{a['email']}\n" for a in accounts))
+
+
+def start_profile(pid: int, out: Path, seconds: int) -> subprocess.Popen:
+    """py-spy (collapsed stacks, on-CPU only) of the server and its workers during one phase.
+
+    The sampler takes CPU from the same 2 cores: figures of a profiled run are not compared.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    spy = str(Path(PYTHON).with_name("py-spy"))
+    argv = [
+        spy,
+        "record",
+        "--pid",
+        str(pid),
+        "--subprocesses",
+        "--duration",
+        str(seconds),
+        "--rate",
+        "200",
+        "--format",
+        "raw",
+        "--output",
+        str(out),
+        "--gil",
+        "--nonblocking",
+    ]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+def measured(pgid: int, fn, *args):
+    cpu0, wall0 = group_cpu_seconds(pgid), time.perf_counter()
+    result = fn(*args)
+    cpu, wall = group_cpu_seconds(pgid) - cpu0, time.perf_counter() - wall0
+    return result, cpu, wall
+
+
+def run_variant(name: str, code: Path, workers: int, extras: bool, ctx: dict, args) -> dict:
+    port = free_port_pair()
+    base = f"http://127.0.0.1:{port}"
+    env = clean_env(
+        VIDPIPE_DATABASE_URL=ctx["url"],
+        VIDPIPE_LOG_LEVEL="WARNING",
+        PYTHONPATH=f"{code}{os.pathsep}{SERVERSIDE}",
+        BENCH_CEILING="1",
+        **ctx["aws_env"],
+    )
+    if not extras:
+        env["BENCH_NO_UVICORN_EXTRAS"] = "1"
+    argv = [PYTHON, "-m", cli_module(code), "api", "--port", str(port), "--workers", str(workers)]
+    api = Server(argv, env, ctx["tmp"] / f"{name}.log", name)
+    results: dict = {"variant": name, "workers": workers}
+    with running(api):
+        api.wait_http(base + "/bench/ceiling")
+        accounts_file = ctx["tmp"] / f"{name}.accounts"
+        accounts = [dict(a) for a in ctx["accounts"]]
+        login_accounts(base, accounts, accounts_file)
+        results["sequential_rankings"] = sequential(port, "/api/public/rankings?city=Cali")
+        results["sequential_ceiling"] = sequential(port, "/bench/ceiling")
+        # wrk shares the 2 cores with the server; a short warm-up (not counted) fills caches.
+        wrk(base, WRK_MIX, 3, args.connections, args.threads, accounts_file, 5)
+        phases = [
+            (
+                "ceiling",
+                wrk,
+                base + "/bench/ceiling",
+                WRK_PATH,
+                args.short,
+                args.connections,
+                args.threads,
+            ),
+            (
+                "mix",
+                wrk,
+                base,
+                WRK_MIX,
+                args.seconds,
+                args.connections,
+                args.threads,
+                accounts_file,
+                5,
+            ),
+            (
+                "reads",
+                wrk,
+                base,
+                WRK_MIX,
+                args.short,
+                args.connections,
+                args.threads,
+                accounts_file,
+                0,
+            ),
+        ]
+        for phase, fn, *fargs in phases:
+            spy = None
+            if args.profile and phase == "mix":
+                spy = start_profile(api.pid, args.profile / f"{name}.txt", args.seconds)
+            row, cpu, _ = measured(api.pid, fn, *fargs)
+            if spy is not None:
+                spy.wait(timeout=60)
+            row["cpu_ms_per_request"] = round(cpu * 1000 / max(row["requests"], 1), 2)
+            row["server_cores"] = round(cpu / row["seconds"], 2)
+            results[phase] = row
+            print_json(f"{name} {phase}", row)
+        if args.api_load:
+            mix = [(n, w) for n, w in MIX]
+            (summary, extra), cpu, wall = measured(
+                api.pid,
+                asyncio.run,
+                run_load(base, accounts, args.connections, args.seconds, 3.0, 0.0, api.pid, mix),
+            )
+            row = dict(summary["ALL"])
+            row["p95_but_login_ms"] = summary["ALL_but_login"]["p95_ms"]
+            # CPU over the whole call (logins + warm-up included), so per request it is an
+            # upper bound; the loadgen's own CPU is printed too.
+            row["cpu_ms_per_request"] = round(cpu * 1000 / max(row["requests"], 1), 2)
+            row["loadgen_cores"] = extra["loadgen_cpu_cores"]
+            results["api_load"] = row
+            print_json(f"{name} api_load", row)
+    print_json(
+        f"{name} sequential",
+        {"rankings": results["sequential_rankings"], "ceiling": results["sequential_ceiling"]},
+    )
+    return results
+
+
+def table(all_results: list[dict]) -> None:
+    print()
+    print(
+        f"{'variant':<16} {'phase':<9} {'rps':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'errors':>6} {'CPU ms/req':>10} {'srv cores':>9}"
+    )
+    for res in all_results:
+        for phase in ("ceiling", "mix", "reads", "api_load"):
+            row = res.get(phase)
+            if row is None:
+                continue
+            print(
+                f"{res['variant']:<16} {phase:<9} {row['rps']:>8} {row['p50_ms']:>8} "
+                f"{row['p95_ms']:>8} {row['p99_ms']:>8} {row['errors']:>6} "
+                f"{row['cpu_ms_per_request']:>10} {row.get('server_cores', ''):>9}"
+            )
+        seq = res["sequential_rankings"]
+        print(
+            f"{res['variant']:<16} {'seq rank':<9} p50 {seq['p50_ms']} ms, p95 {seq['p95_ms']} ms "
+            f"(ceiling p50 {res['sequential_ceiling']['p50_ms']} ms)"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--before", type=Path, help="checkout of the 'before' code")
+    parser.add_argument(
+        "--before-extras",
+        action="store_true",
+        help="let the before servers use uvloop/httptools if installed",
+    )
+    parser.add_argument("--workers", default="1,2", help="worker counts to run, e.g. 1,2")
+    parser.add_argument("--only", choices=("before", "after"), help="run one side only")
+    parser.add_argument("--seconds", type=int, default=20, help="mix and api_load duration")
+    parser.add_argument("--short", type=int, default=12, help="ceiling and reads duration")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--no-api-load", dest="api_load", action="store_false")
+    parser.add_argument("--players", type=int, default=10_000)
+    parser.add_argument("--votes", type=int, default=100_000)
+    parser.add_argument("--database", default="vidpipe_bench_load")
+    parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
+    parser.add_argument("--profile", type=Path, help="py-spy the mix phase into this directory")
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    args = parser.parse_args()
+    if max(args.seconds, args.short) > 120:
+        parser.error("durations are capped at 120 s")
+    if shutil.which("wrk") is None:
+        parser.error("wrk is not installed (apt-get install wrk)")
+
+    url = database_url(args.database) if args.reuse else recreate_database(args.database)
+    if not args.reuse:
+        seed_postgres(url, players=args.players, votes=args.votes)
+    variants = []
+    for workers in (int(w) for w in args.workers.split(",")):
+        if args.before and args.only != "after":
+            variants.append(
+                (f"before-{workers}w", args.before.resolve(), workers, args.before_extras)
+            )
+        if args.only != "before":
+            variants.append((f"after-{workers}w", ROOT, workers, True))
+    all_results = []
+    with tempfile.TemporaryDirectory(prefix="vidpipe-compare-") as tmp:
+        tmp = Path(tmp)
+        moto, aws_env = start_moto(tmp, free_port_pair())
+        with running(moto):
+            ctx = {
+                "url": url,
+                "aws_env": aws_env,
+                "tmp": tmp,
+                "accounts": pick_accounts(url, args.connections),
+            }
+            for name, code, workers, extras in variants:
+                all_results.append(run_variant(name, code, workers, extras, ctx, args))
+    table(all_results)
+    if args.json:
+        args.json.write_text(json.dumps(all_results, indent=2))
+    print_json(
+        "config",
+        {
+            "connections": args.connections,
+            "wrk_threads": args.threads,
+            "seconds": args.seconds,
+            "short": args.short,
+            "players": args.players,
+            "votes": args.votes,
+            "before": str(args.before),
+            "before_extras": args.before_extras,
+            "postgres": libpq_url(admin_url()).split("@")[-1],
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
