@@ -31,6 +31,11 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = 100 * 1024 * 1024
     presign_expiry_seconds: int = Field(default=900, gt=0)
+    # How long one API process may serve a cached page of the public list or the rankings that
+    # another process (API task, poller) has since changed: the bound on a vote's or a newly
+    # processed video's visibility across tasks (a vote is visible at once in its own process).
+    # 0 turns the cache off. See docs/benchmarks.md.
+    public_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     # Seconds after which an upload whose SQS message was never confirmed is re-sent by the sweeper.
     resend_after_seconds: int = 60
 

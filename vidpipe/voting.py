@@ -3,10 +3,17 @@
 A vote inserts one row (the unique constraint on (user, video) is the guard against duplicates,
 also under concurrency) and bumps the video's and the owner's totals in the same transaction, so
 reads never count the votes table.
+
+The public list and the rankings are what every visitor shares, so the API caches them briefly
+(api/routes/public.py). `changes()` is this process's change counter for that data: a vote bumps
+it after its commit and a video that became public bumps it (`public_data_changed`), so a cache in
+the same process never serves a page older than the last change it made. Changes made by another
+process (another API task, the poller) are bounded by the cache's TTL instead.
 """
 
 from __future__ import annotations
 
+import itertools
 import uuid
 
 from sqlalchemy import func, select, update
@@ -16,6 +23,20 @@ from sqlalchemy.orm import Session
 from vidpipe.db.models import User, Video, VideoStatus, Vote, utcnow
 from vidpipe.errors import BadRequest, NotFound
 from vidpipe.users import city_key
+
+_counter = itertools.count(1)
+_generation = 0
+
+
+def changes() -> int:
+    """This process's change counter of the public list and rankings (see the module doc)."""
+    return _generation
+
+
+def public_data_changed() -> None:
+    """Call after committing anything that changes the public list or the rankings."""
+    global _generation
+    _generation = next(_counter)  # next() on a count is atomic under the GIL
 
 
 def vote(session: Session, voter: User, video_id: uuid.UUID | None) -> None:
@@ -41,21 +62,44 @@ def vote(session: Session, voter: User, video_id: uuid.UUID | None) -> None:
         )
     )
     session.commit()
+    public_data_changed()
 
 
 def public_videos(
     session: Session, *, city: str | None, page: int, page_size: int
 ) -> list[tuple[Video, User]]:
+    rows = session.execute(_public_query((Video, User), city, page, page_size))
+    return [(video, user) for video, user in rows]
+
+
+def _public_query(columns, city: str | None, page: int, page_size: int):
     query = (
-        select(Video, User)
+        select(*columns)
         .join(User, Video.owner_id == User.id)
         .where(Video.status == VideoStatus.processed.value)
     )
     if city:
         query = query.where(User.city_key == city_key(city))
     query = query.order_by(Video.votes.desc(), Video.processed_at, Video.id)
-    rows = session.execute(query.offset((page - 1) * page_size).limit(page_size))
-    return [(video, user) for video, user in rows]
+    return query.offset((page - 1) * page_size).limit(page_size)
+
+
+def public_video_rows(session: Session, *, city: str | None, page: int, page_size: int):
+    """The public list as plain rows (id, title, processed_key, votes, first/last name, city).
+
+    Same filter and order as `public_videos`, without building ORM objects (most of the cost of a
+    20-row page when only six columns are rendered).
+    """
+    columns = (
+        Video.id,
+        Video.title,
+        Video.processed_key,
+        Video.votes,
+        User.first_name,
+        User.last_name,
+        User.city,
+    )
+    return session.execute(_public_query(columns, city, page, page_size)).all()
 
 
 def voted_video_ids(session: Session, voter: User, video_ids: list[uuid.UUID]) -> set[uuid.UUID]:
@@ -68,12 +112,23 @@ def voted_video_ids(session: Session, voter: User, video_ids: list[uuid.UUID]) -
     )
 
 
-def rankings(session: Session, *, city: str | None, page: int, page_size: int) -> list[User]:
-    """Players with a public video, by total votes; ties: earlier first vote, then name."""
-    query = select(User).where(User.public_videos > 0)
+def _rankings_query(columns, city: str | None, page: int, page_size: int):
+    query = select(*columns).where(User.public_videos > 0)
     if city:
         query = query.where(User.city_key == city_key(city))
     query = query.order_by(
         User.votes_received.desc(), User.first_vote_at, User.first_name, User.last_name, User.id
     )
-    return list(session.scalars(query.offset((page - 1) * page_size).limit(page_size)))
+    return query.offset((page - 1) * page_size).limit(page_size)
+
+
+def rankings(session: Session, *, city: str | None, page: int, page_size: int) -> list[User]:
+    """Players with a public video, by total votes; ties: earlier first vote, then name."""
+    return list(session.scalars(_rankings_query((User,), city, page, page_size)))
+
+
+def ranking_rows(session: Session, *, city: str | None, page: int, page_size: int):
+    """`rankings` as plain rows (first_name, last_name, city, votes_received): same statement
+    shape and index, no ORM objects."""
+    columns = (User.first_name, User.last_name, User.city, User.votes_received)
+    return session.execute(_rankings_query(columns, city, page, page_size)).all()
