@@ -41,7 +41,7 @@ def public_data_changed() -> None:
 
 def vote(session: Session, voter: User, video_id: uuid.UUID | None) -> None:
     video = session.get(Video, video_id) if video_id is not None else None
-    if video is None or video.status != VideoStatus.processed.value:
+    if video is None or video.status != VideoStatus.processed:
         raise NotFound("no such public video")
     if video.owner_id == voter.id:
         raise BadRequest("you cannot vote for your own video")
@@ -76,7 +76,7 @@ def _public_query(columns, city: str | None, page: int, page_size: int):
     query = (
         select(*columns)
         .join(User, Video.owner_id == User.id)
-        .where(Video.status == VideoStatus.processed.value)
+        .where(Video.status == VideoStatus.processed)
     )
     if city:
         query = query.where(User.city_key == city_key(city))
