@@ -183,107 +183,97 @@ def measured(pgid: int, fn, *args):
     return result, cpu, wall
 
 
-def run_variant(name: str, code: Path, workers: int, extras: bool, ctx: dict, args) -> dict:
-    port = free_port_pair()
-    base = f"http://127.0.0.1:{port}"
-    env = clean_env(
-        VIDPIPE_DATABASE_URL=ctx["url"],
-        VIDPIPE_LOG_LEVEL="WARNING",
-        PYTHONPATH=f"{code}{os.pathsep}{SERVERSIDE}",
-        BENCH_CEILING="1",
-        **ctx["aws_env"],
-    )
-    if not extras:
-        env["BENCH_NO_UVICORN_EXTRAS"] = "1"
-    argv = [PYTHON, "-m", cli_module(code), "api", "--port", str(port), "--workers", str(workers)]
-    api = Server(argv, env, ctx["tmp"] / f"{name}.log", name)
-    results: dict = {"variant": name, "workers": workers}
-    with running(api):
-        api.wait_http(base + "/bench/ceiling")
-        accounts_file = ctx["tmp"] / f"{name}.accounts"
-        accounts = [dict(a) for a in ctx["accounts"]]
-        login_accounts(base, accounts, accounts_file)
-        results["sequential_rankings"] = sequential(port, "/api/public/rankings?city=Cali")
-        results["sequential_ceiling"] = sequential(port, "/bench/ceiling")
-        # wrk shares the 2 cores with the server; a short warm-up (not counted) fills caches.
-        wrk(base, WRK_MIX, 3, args.connections, args.threads, accounts_file, 5)
-        phases = [
-            (
-                "ceiling",
-                wrk,
-                base + "/bench/ceiling",
-                WRK_PATH,
-                args.short,
-                args.connections,
-                args.threads,
-            ),
-            (
-                "mix",
-                wrk,
-                base,
-                WRK_MIX,
-                args.seconds,
-                args.connections,
-                args.threads,
-                accounts_file,
-                5,
-            ),
-            (
-                "reads",
-                wrk,
-                base,
-                WRK_MIX,
-                args.short,
-                args.connections,
-                args.threads,
-                accounts_file,
-                0,
-            ),
-        ]
-        for phase, fn, *fargs in phases:
-            spy = None
-            if args.profile and phase == "mix":
-                spy = start_profile(api.pid, args.profile / f"{name}.txt", args.seconds)
-            row, cpu, _ = measured(api.pid, fn, *fargs)
-            if spy is not None:
-                spy.wait(timeout=60)
-            row["cpu_ms_per_request"] = round(cpu * 1000 / max(row["requests"], 1), 2)
-            row["server_cores"] = round(cpu / row["seconds"], 2)
-            results[phase] = row
-            print_json(f"{name} {phase}", row)
-        if args.api_load:
-            mix = [(n, w) for n, w in MIX]
+class Variant:
+    """One server under test: a checkout, a worker count, with or without uvicorn's extras."""
+
+    def __init__(self, name: str, code: Path, workers: int, extras: bool, ctx: dict) -> None:
+        self.name, self.workers = name, workers
+        self.port = free_port_pair()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = clean_env(
+            VIDPIPE_DATABASE_URL=ctx["url"],
+            VIDPIPE_LOG_LEVEL="WARNING",
+            PYTHONPATH=f"{code}{os.pathsep}{SERVERSIDE}",
+            BENCH_CEILING="1",
+            **ctx["aws_env"],
+        )
+        if not extras:
+            env["BENCH_NO_UVICORN_EXTRAS"] = "1"
+        argv = [PYTHON, "-m", cli_module(code), "api", "--port", str(self.port)]
+        argv += ["--workers", str(workers)]
+        self.server = Server(argv, env, ctx["tmp"] / f"{name}.log", name)
+        self.accounts_file = ctx["tmp"] / f"{name}.accounts"
+        self.accounts = [dict(a) for a in ctx["accounts"]]
+        self.results: dict = {"variant": name, "workers": workers, "rounds": []}
+
+    def prepare(self, args) -> None:
+        self.server.wait_http(self.base + "/bench/ceiling")
+        login_accounts(self.base, self.accounts, self.accounts_file)
+        self.results["sequential_rankings"] = sequential(
+            self.port, "/api/public/rankings?city=Cali"
+        )
+        self.results["sequential_ceiling"] = sequential(self.port, "/bench/ceiling")
+        print_json(
+            f"{self.name} sequential",
+            {
+                "rankings": self.results["sequential_rankings"],
+                "ceiling": self.results["sequential_ceiling"],
+            },
+        )
+        # Not counted: fills the per-process caches (pages, presigned URLs) as a server that has
+        # been up for a while has them; wrk shares the 2 cores with the server.
+        wrk(self.base, WRK_MIX, args.warmup, args.connections, args.threads, self.accounts_file, 0)
+
+    def run(self, phase: str, args, round_no: int) -> dict:
+        c, t = args.connections, args.threads
+        spy = None
+        if args.profile and phase == "mix" and round_no == 0:
+            spy = start_profile(self.server.pid, args.profile / f"{self.name}.txt", args.seconds)
+        if phase == "api_load":
             (summary, extra), cpu, wall = measured(
-                api.pid,
+                self.server.pid,
                 asyncio.run,
-                run_load(base, accounts, args.connections, args.seconds, 3.0, 0.0, api.pid, mix),
+                run_load(self.base, self.accounts, c, args.seconds, 3.0, 0.0, self.server.pid, MIX),
             )
             row = dict(summary["ALL"])
             row["p95_but_login_ms"] = summary["ALL_but_login"]["p95_ms"]
-            # CPU over the whole call (logins + warm-up included), so per request it is an
-            # upper bound; the loadgen's own CPU is printed too.
+            # CPU over the whole call (its logins and warm-up included): an upper bound.
             row["cpu_ms_per_request"] = round(cpu * 1000 / max(row["requests"], 1), 2)
             row["loadgen_cores"] = extra["loadgen_cpu_cores"]
-            results["api_load"] = row
-            print_json(f"{name} api_load", row)
-    print_json(
-        f"{name} sequential",
-        {"rankings": results["sequential_rankings"], "ceiling": results["sequential_ceiling"]},
-    )
-    return results
+        else:
+            if phase == "ceiling":
+                target = (self.base + "/bench/ceiling", WRK_PATH, args.short, c, t)
+            elif phase == "mix":
+                target = (self.base, WRK_MIX, args.seconds, c, t, self.accounts_file, 5)
+            else:  # reads
+                target = (self.base, WRK_MIX, args.short, c, t, self.accounts_file, 0)
+            row, cpu, _ = measured(self.server.pid, wrk, *target)
+            row["cpu_ms_per_request"] = round(cpu * 1000 / max(row["requests"], 1), 2)
+            row["server_cores"] = round(cpu / row["seconds"], 2)
+        if spy is not None:
+            spy.wait(timeout=120)
+        print_json(f"{self.name} {phase} round {round_no + 1}", row)
+        return row
+
+
+def median_row(rows: list[dict]) -> dict:
+    """The round with the median requests/s (its own latencies and CPU, not mixed)."""
+    ordered = sorted(rows, key=lambda r: r["rps"])
+    return ordered[(len(ordered) - 1) // 2]
 
 
 def table(all_results: list[dict]) -> None:
-    print()
+    print("\n(median round by requests/s; every round is printed above)")
     print(
         f"{'variant':<16} {'phase':<9} {'rps':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
         f"{'errors':>6} {'CPU ms/req':>10} {'srv cores':>9}"
     )
     for res in all_results:
         for phase in ("ceiling", "mix", "reads", "api_load"):
-            row = res.get(phase)
-            if row is None:
+            rows = [r[phase] for r in res["rounds"] if phase in r]
+            if not rows:
                 continue
+            row = median_row(rows)
             print(
                 f"{res['variant']:<16} {phase:<9} {row['rps']:>8} {row['p50_ms']:>8} "
                 f"{row['p95_ms']:>8} {row['p99_ms']:>8} {row['errors']:>6} "
@@ -310,6 +300,8 @@ def main() -> int:
     parser.add_argument("--only", choices=("before", "after"), help="run one side only")
     parser.add_argument("--seconds", type=int, default=20, help="mix and api_load duration")
     parser.add_argument("--short", type=int, default=12, help="ceiling and reads duration")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat every phase (median kept)")
+    parser.add_argument("--warmup", type=int, default=8, help="seconds of wrk reads, not counted")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--no-api-load", dest="api_load", action="store_false")
@@ -328,27 +320,43 @@ def main() -> int:
     url = database_url(args.database) if args.reuse else recreate_database(args.database)
     if not args.reuse:
         seed_postgres(url, players=args.players, votes=args.votes)
-    variants = []
+    specs = []
     for workers in (int(w) for w in args.workers.split(",")):
         if args.before and args.only != "after":
-            variants.append(
-                (f"before-{workers}w", args.before.resolve(), workers, args.before_extras)
-            )
+            specs.append((f"before-{workers}w", args.before.resolve(), workers, args.before_extras))
         if args.only != "before":
-            variants.append((f"after-{workers}w", ROOT, workers, True))
-    all_results = []
+            specs.append((f"after-{workers}w", ROOT, workers, True))
+    phases = ["ceiling", "mix", "reads"] + (["api_load"] if args.api_load else [])
     with tempfile.TemporaryDirectory(prefix="vidpipe-compare-") as tmp:
         tmp = Path(tmp)
         moto, aws_env = start_moto(tmp, free_port_pair())
+        ctx = {
+            "url": url,
+            "aws_env": aws_env,
+            "tmp": tmp,
+            "accounts": pick_accounts(url, args.connections),
+        }
+        variants = []
+        # All servers run at once (idle ones cost nothing) so that each phase runs the variants
+        # back to back: on a shared, noisy machine before and after see the same neighbours.
         with running(moto):
-            ctx = {
-                "url": url,
-                "aws_env": aws_env,
-                "tmp": tmp,
-                "accounts": pick_accounts(url, args.connections),
-            }
-            for name, code, workers, extras in variants:
-                all_results.append(run_variant(name, code, workers, extras, ctx, args))
+            try:
+                for spec in specs:
+                    variants.append(Variant(*spec, ctx))
+                for variant in variants:
+                    variant.prepare(args)
+                for round_no in range(args.rounds):
+                    for variant in variants:
+                        variant.results["rounds"].append({})
+                    for phase in phases:
+                        order = variants if round_no % 2 == 0 else variants[::-1]
+                        for variant in order:
+                            row = variant.run(phase, args, round_no)
+                            variant.results["rounds"][round_no][phase] = row
+            finally:
+                for variant in variants:
+                    variant.server.stop()
+    all_results = [variant.results for variant in variants]
     table(all_results)
     if args.json:
         args.json.write_text(json.dumps(all_results, indent=2))

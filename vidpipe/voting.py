@@ -3,17 +3,10 @@
 A vote inserts one row (the unique constraint on (user, video) is the guard against duplicates,
 also under concurrency) and bumps the video's and the owner's totals in the same transaction, so
 reads never count the votes table.
-
-The public list and the rankings are what every visitor shares, so the API caches them briefly
-(api/routes/public.py). `changes()` is this process's change counter for that data: a vote bumps
-it after its commit and a video that became public bumps it (`public_data_changed`), so a cache in
-the same process never serves a page older than the last change it made. Changes made by another
-process (another API task, the poller) are bounded by the cache's TTL instead.
 """
 
 from __future__ import annotations
 
-import itertools
 import uuid
 
 from sqlalchemy import func, select, update
@@ -23,20 +16,6 @@ from sqlalchemy.orm import Session
 from vidpipe.db.models import User, Video, VideoStatus, Vote, utcnow
 from vidpipe.errors import BadRequest, NotFound
 from vidpipe.users import city_key
-
-_counter = itertools.count(1)
-_generation = 0
-
-
-def changes() -> int:
-    """This process's change counter of the public list and rankings (see the module doc)."""
-    return _generation
-
-
-def public_data_changed() -> None:
-    """Call after committing anything that changes the public list or the rankings."""
-    global _generation
-    _generation = next(_counter)  # next() on a count is atomic under the GIL
 
 
 def vote(session: Session, voter: User, video_id: uuid.UUID | None) -> None:
@@ -62,7 +41,6 @@ def vote(session: Session, voter: User, video_id: uuid.UUID | None) -> None:
         )
     )
     session.commit()
-    public_data_changed()
 
 
 def public_videos(

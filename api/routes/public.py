@@ -1,13 +1,12 @@
 """The public list, voting and the rankings.
 
 The public list and the rankings are the same for every anonymous visitor and change only when a
-vote or a processed video lands, so each API process caches their rendered pages (JSON bytes +
-ETag) for at most `public_cache_seconds`, and drops them at once when this process records a vote
-(`voting.changes()`). An anonymous cache hit is answered on the event loop: no thread-pool hop,
-no database session, no ORM objects, no pydantic. Answers carry an ETag (`If-None-Match` gets a
-304) and `Cache-Control: public, no-cache` (clients revalidate, so they never show a page older
-than the server's). A caller who sends credentials gets the same cached rows plus their own
-`voted` flags, computed in one thread-pool hop.
+vote or a processed video lands, so each app caches their rendered pages (JSON bytes + ETag) for at
+most `public_cache_seconds`, and drops them at once when it records a vote. An anonymous cache hit
+is answered on the event loop: no thread-pool hop, no database session, no ORM objects, no
+pydantic. Answers carry an ETag (`If-None-Match` gets a 304) and `Cache-Control: public,
+no-cache` (clients revalidate, so they never show a page older than the server's). A caller who
+sends credentials gets the same cached rows plus their own `voted` flags, in one thread-pool hop.
 """
 
 from __future__ import annotations
@@ -61,11 +60,16 @@ def _render(rows: list[dict[str, Any]], generation: int) -> _Page:
 
 
 class _PageCache:
-    """Rendered pages per (list, city key, page, page size); TTL, change counter, byte budget."""
+    """Rendered pages per (list, city key, page, page size); TTL, change counter, byte budget.
+
+    `generation` counts the changes this app made (votes): a page read before a change is never
+    kept after it, even when its read finishes later.
+    """
 
     def __init__(self, ttl: float, budget: int = CACHE_BUDGET_BYTES) -> None:
         self.ttl = ttl
         self.budget = budget
+        self.generation = 0
         self._pages: OrderedDict[tuple, _Page] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()  # the authenticated path reads it from worker threads
@@ -75,23 +79,29 @@ class _PageCache:
             page = self._pages.get(key)
             if page is None:
                 return None
-            fresh = time.monotonic() - page.created < self.ttl
-            if not fresh or page.generation != voting.changes():
+            if time.monotonic() - page.created >= self.ttl:
                 self._drop(key)
                 return None
             self._pages.move_to_end(key)
             return page
 
     def put(self, key: tuple, page: _Page) -> None:
-        if self.ttl <= 0 or page.generation != voting.changes():
-            return  # off, or a change landed while the page was being read: don't keep it
         with self._lock:
+            if self.ttl <= 0 or page.generation != self.generation:
+                return  # off, or a change landed while the page was being read: don't keep it
             if key in self._pages:
                 self._drop(key)
             self._pages[key] = page
             self._bytes += len(page.body)
             while self._bytes > self.budget and self._pages:
                 self._drop(next(iter(self._pages)))
+
+    def changed(self) -> None:
+        """Something every visitor sees changed: forget every page."""
+        with self._lock:
+            self.generation += 1
+            self._pages.clear()
+            self._bytes = 0
 
     def _drop(self, key: tuple) -> None:
         self._bytes -= len(self._pages.pop(key).body)
@@ -126,7 +136,7 @@ def _load(
     request: Request, key: tuple, read: Callable[[Any], list[dict[str, Any]]], session=None
 ) -> _Page:
     """Read and render a page (in a worker thread), and cache it."""
-    generation = voting.changes()  # before reading: a vote during the read makes it stale
+    generation = _cache(request).generation  # before reading: a vote during it makes it stale
     if session is None:
         with request.app.state.sessionmaker() as own:
             rows = read(own)
@@ -217,9 +227,12 @@ async def public_videos(request: Request, paging: PagingQuery, credentials: Cred
 
 
 @router.post("/videos/{video_id}/vote", response_model=MessageOut)
-def vote(video_id: str, user: CurrentUser, session: SessionDep) -> MessageOut:
-    # voting.vote bumps this process's change counter: its cached pages are dropped at once.
+def vote(
+    video_id: str, user: CurrentUser, session: SessionDep, request: Request
+) -> MessageOut:
     voting.vote(session, user, parse_video_id(video_id))
+    # Visible at once through this app; other API processes see it within their cache's TTL.
+    _cache(request).changed()
     return MessageOut(message="vote recorded")
 
 
