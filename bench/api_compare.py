@@ -138,6 +138,83 @@ def sequential(port: int, path: str, n: int = 200) -> dict:
     return {"p50_ms": round(percentile(times, 50), 2), "p95_ms": round(percentile(times, 95), 2)}
 
 
+def endpoint_cpu(port: int, pgid: int, accounts: list[dict], n: int = 200) -> dict:
+    """Server CPU per request of each endpoint, sequential on one keep-alive connection.
+
+    Public pages cycle through the mix's 420 (list, city, page) keys, so after the warm-up they
+    are cache hits when the cache is on; the own-video read cycles through the players.
+    """
+    import random
+
+    from bench._common import CITIES
+
+    rng = random.Random(3)
+
+    def paged(path: str) -> str:
+        city = rng.choice(CITIES).replace(" ", "%20") if rng.random() < 0.5 else None
+        return f"{path}?page={rng.randint(1, 10)}" + (f"&city={city}" if city else "")
+
+    login_body = json.dumps({"email": accounts[0]["email"], "password": BENCH_PASSWORD})
+    cases = {
+        "ceiling": lambda i: ("GET", "/bench/ceiling", None, {}),
+        "rankings": lambda i: ("GET", paged("/api/public/rankings"), None, {}),
+        "public_videos": lambda i: ("GET", paged("/api/public/videos"), None, {}),
+        "video_detail": lambda i: (
+            "GET",
+            f"/api/videos/{accounts[i % len(accounts)]['video_id']}",
+            None,
+            {"Authorization": f"Bearer {accounts[i % len(accounts)]['token']}"},
+        ),
+        "login": lambda i: (
+            "POST",
+            "/api/auth/login",
+            login_body,
+            {"Content-Type": "application/json"},
+        ),
+    }
+    out = {}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        for name, make in cases.items():
+            count = n if name != "login" else max(n // 10, 5)
+            cpu0, wall0 = group_cpu_seconds(pgid), time.perf_counter()
+            for i in range(count):
+                method, path, body, headers = make(i)
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"{path}: HTTP {response.status}")
+            cpu = group_cpu_seconds(pgid) - cpu0
+            out[name] = {
+                "cpu_ms": round(cpu * 1000 / count, 2),
+                "wall_ms": round((time.perf_counter() - wall0) * 1000 / count, 2),
+            }
+    finally:
+        conn.close()
+    return out
+
+
+def sweep(port: int, rounds: int = 2) -> None:
+    """GET every (list, city, page) key of the mix once per round, a new connection each, so
+    every worker's caches hold what a server up for a while holds (pages, presigned URLs)."""
+    from urllib.parse import quote
+
+    from bench._common import CITIES
+
+    for _ in range(rounds):
+        for path in ("/api/public/videos", "/api/public/rankings"):
+            for city in [None, *CITIES]:
+                for page in range(1, 11):
+                    query = f"?page={page}" + (f"&city={quote(city)}" if city else "")
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    try:
+                        conn.request("GET", path + query)
+                        conn.getresponse().read()
+                    finally:
+                        conn.close()
+
+
 def login_accounts(base: str, accounts: list[dict], path: Path) -> None:
     with httpx.Client(base_url=base, timeout=30) as client:
         for account in accounts:
@@ -223,6 +300,9 @@ class Variant:
         # Not counted: fills the per-process caches (pages, presigned URLs) as a server that has
         # been up for a while has them; wrk shares the 2 cores with the server.
         wrk(self.base, WRK_MIX, args.warmup, args.connections, args.threads, self.accounts_file, 0)
+        sweep(self.port)
+        self.results["endpoint_cpu"] = endpoint_cpu(self.port, self.server.pid, self.accounts)
+        print_json(f"{self.name} endpoint_cpu", self.results["endpoint_cpu"])
 
     def run(self, phase: str, args, round_no: int) -> dict:
         c, t = args.connections, args.threads
@@ -279,6 +359,11 @@ def table(all_results: list[dict]) -> None:
                 f"{row['p95_ms']:>8} {row['p99_ms']:>8} {row['errors']:>6} "
                 f"{row['cpu_ms_per_request']:>10} {row.get('server_cores', ''):>9}"
             )
+        cpu = res.get("endpoint_cpu", {})
+        print(
+            f"{res['variant']:<16} {'CPU/req':<9} "
+            + ", ".join(f"{k} {v['cpu_ms']} ms" for k, v in cpu.items())
+        )
         seq = res["sequential_rankings"]
         print(
             f"{res['variant']:<16} {'seq rank':<9} p50 {seq['p50_ms']} ms, p95 {seq['p95_ms']} ms "

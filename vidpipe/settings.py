@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     # another process (API task, poller) has since changed: the bound on a vote's or a newly
     # processed video's visibility across tasks (a vote is visible at once in its own process).
     # 0 turns the cache off. See docs/benchmarks.md.
-    public_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    public_cache_seconds: float = Field(default=10.0, ge=0, le=300)
     # Seconds after which an upload whose SQS message was never confirmed is re-sent by the sweeper.
     resend_after_seconds: int = 60
 
