@@ -320,6 +320,8 @@ class Variant:
             # CPU over the whole call (its logins and warm-up included): an upper bound.
             row["cpu_ms_per_request"] = round(cpu * 1000 / max(row["requests"], 1), 2)
             row["loadgen_cores"] = extra["loadgen_cpu_cores"]
+            for sample in extra["error_samples"]:
+                print(f"{self.name} api_load error: {sample}")
         else:
             if phase == "ceiling":
                 target = (self.base + "/bench/ceiling", WRK_PATH, args.short, c, t)
@@ -337,13 +339,14 @@ class Variant:
 
 
 def median_row(rows: list[dict]) -> dict:
-    """The round with the median requests/s (its own latencies and CPU, not mixed)."""
+    """The round with the median requests/s, the lower one of an even count (its own latencies
+    and CPU, not mixed)."""
     ordered = sorted(rows, key=lambda r: r["rps"])
     return ordered[(len(ordered) - 1) // 2]
 
 
 def table(all_results: list[dict]) -> None:
-    print("\n(median round by requests/s; every round is printed above)")
+    print("\n(median round by requests/s, the lower of two; every round is printed above)")
     print(
         f"{'variant':<16} {'phase':<9} {'rps':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
         f"{'errors':>6} {'CPU ms/req':>10} {'srv cores':>9}"
