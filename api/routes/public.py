@@ -227,9 +227,7 @@ async def public_videos(request: Request, paging: PagingQuery, credentials: Cred
 
 
 @router.post("/videos/{video_id}/vote", response_model=MessageOut)
-def vote(
-    video_id: str, user: CurrentUser, session: SessionDep, request: Request
-) -> MessageOut:
+def vote(video_id: str, user: CurrentUser, session: SessionDep, request: Request) -> MessageOut:
     voting.vote(session, user, parse_video_id(video_id))
     # Visible at once through this app; other API processes see it within their cache's TTL.
     _cache(request).changed()
