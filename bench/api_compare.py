@@ -384,6 +384,11 @@ def main() -> int:
         action="store_true",
         help="let the before servers use uvloop/httptools if installed",
     )
+    parser.add_argument(
+        "--also-before-extras",
+        action="store_true",
+        help="also run the before code with 1 worker on uvloop/httptools",
+    )
     parser.add_argument("--workers", default="1,2", help="worker counts to run, e.g. 1,2")
     parser.add_argument("--only", choices=("before", "after"), help="run one side only")
     parser.add_argument("--seconds", type=int, default=20, help="mix and api_load duration")
@@ -412,6 +417,9 @@ def main() -> int:
     for workers in (int(w) for w in args.workers.split(",")):
         if args.before and args.only != "after":
             specs.append((f"before-{workers}w", args.before.resolve(), workers, args.before_extras))
+        if args.before and args.only != "after" and args.also_before_extras and workers == 1:
+            # The before code on uvloop + httptools: separates the server's share of the gain.
+            specs.append(("before+uv-1w", args.before.resolve(), 1, True))
         if args.only != "before":
             specs.append((f"after-{workers}w", ROOT, workers, True))
     phases = ["ceiling", "mix", "reads"] + (["api_load"] if args.api_load else [])
