@@ -374,6 +374,46 @@ def table(all_results: list[dict]) -> None:
         )
 
 
+def markdown(all_results: list[dict]) -> None:
+    """The tables of docs/benchmarks.md: per phase the median round, the other rounds after it."""
+
+    def cell(res: dict, phase: str, key: str, fmt: str = "{:,.1f}") -> str:
+        rows = [r[phase] for r in res["rounds"] if phase in r]
+        if not rows:
+            return "-"
+        chosen = median_row(rows)
+        others = [r for r in rows if r is not chosen]
+        text = fmt.format(chosen[key])
+        if key == "rps" and others:
+            text += " (" + ", ".join(fmt.format(r[key]) for r in others) + ")"
+        return text
+
+    print(
+        "\n| server | ceiling rps | mix rps | mix p95 ms | mix CPU/req ms | reads rps "
+        "| reads p95 ms | reads CPU/req ms | api_load rps | api_load p95 ms | srv cores (mix) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for res in all_results:
+        print(
+            f"| {res['variant']} | {cell(res, 'ceiling', 'rps', '{:,.0f}')} "
+            f"| {cell(res, 'mix', 'rps')} | {cell(res, 'mix', 'p95_ms', '{:,.0f}')} "
+            f"| {cell(res, 'mix', 'cpu_ms_per_request', '{:.2f}')} "
+            f"| {cell(res, 'reads', 'rps')} | {cell(res, 'reads', 'p95_ms', '{:,.0f}')} "
+            f"| {cell(res, 'reads', 'cpu_ms_per_request', '{:.2f}')} "
+            f"| {cell(res, 'api_load', 'rps')} | {cell(res, 'api_load', 'p95_ms', '{:,.0f}')} "
+            f"| {cell(res, 'mix', 'server_cores', '{:.2f}')} |"
+        )
+    print("\n| server | ceiling | rankings | public list | own video | login | seq. rankings p50 |")
+    print("|---|---|---|---|---|---|---|")
+    for res in all_results:
+        cpu = res.get("endpoint_cpu", {})
+        cells = " | ".join(
+            f"{cpu[k]['cpu_ms']:.2f} ms" if k in cpu else "-"
+            for k in ("ceiling", "rankings", "public_videos", "video_detail", "login")
+        )
+        print(f"| {res['variant']} | {cells} | {res['sequential_rankings']['p50_ms']} ms |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -403,10 +443,14 @@ def main() -> int:
     parser.add_argument("--database", default="vidpipe_bench_load")
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
     parser.add_argument("--profile", type=Path, help="py-spy the mix phase into this directory")
+    parser.add_argument("--markdown-from", type=Path, help="print the tables of a --json file")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args()
     if max(args.seconds, args.short) > 120:
         parser.error("durations are capped at 120 s")
+    if args.markdown_from:
+        markdown(json.loads(args.markdown_from.read_text()))
+        return 0
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install wrk)")
 
@@ -454,6 +498,7 @@ def main() -> int:
                     variant.server.stop()
     all_results = [variant.results for variant in variants]
     table(all_results)
+    markdown(all_results)
     if args.json:
         args.json.write_text(json.dumps(all_results, indent=2))
     print_json(
