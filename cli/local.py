@@ -15,6 +15,7 @@ import uvicorn
 
 from api.main import create_app
 from cli.common import configure_logging, exit_on_sigterm, refresh_settings
+from cli.serve import SERVER_OPTIONS
 from localcloud.cloud import local_cloud
 from vidpipe.db.migrate import upgrade_to_head
 
@@ -63,11 +64,11 @@ def up(
         os.environ["VIDPIPE_DATABASE_URL"] = database_url
         settings = refresh_settings()
         upgrade_to_head(settings.sqlalchemy_url)
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings), host=host, port=port, **SERVER_OPTIONS)
         return
     with local_cloud(database_url=database_url, host=host, port=port + 1, data_dir=data_dir) as (
         _cloud,
         settings,
     ):
         # uvicorn installs SIGTERM/SIGINT handlers and returns after a graceful shutdown.
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings), host=host, port=port, **SERVER_OPTIONS)
