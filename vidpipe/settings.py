@@ -36,6 +36,10 @@ class Settings(BaseSettings):
 
     max_running_executions: int = Field(default=4, gt=0)
 
+    # How many proxies in front of the API append to X-Forwarded-For / set X-Forwarded-Proto
+    # (1 behind the ALB). 0 trusts neither header: the client address is the socket's peer.
+    trusted_proxy_count: int = Field(default=0, ge=0)
+
     @property
     def sqlalchemy_url(self) -> str:
         url = make_url(self.database_url)
