@@ -110,17 +110,20 @@ def test_a_player_cannot_vote_for_their_own_clip(new_page, showcase):
         )
 
 
-PAGES = ["/", "/rankings", "/login", "/signup", "/upload", "/my-videos"]
+def _fits(page, path: str) -> None:
+    page.goto(path)
+    page.locator("main h1").first.wait_for()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{path} scrolls sideways by {overflow} px at 375 px"
 
 
 def test_every_page_fits_375_px_and_works_by_keyboard(new_page, web_stack, showcase, screenshot):
     page = new_page(width=375, height=800)
+    for path in ["/login", "/signup", "/", "/rankings"]:
+        _fits(page, path)
     log_in(page, showcase["player"])
-    for path in [*PAGES, f"/videos/{showcase['ids'][0]}"]:
-        page.goto(path)
-        page.locator("main h1").first.wait_for()
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"{path} scrolls sideways by {overflow} px at 375 px"
+    for path in ["/", "/rankings", "/upload", "/my-videos", f"/videos/{showcase['ids'][0]}"]:
+        _fits(page, path)
     page.goto(f"/?city={showcase['city']}")
     expect(page.locator("li.card")).to_have_count(2)
     screenshot(page, "gallery-375")
