@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -141,3 +142,36 @@ def test_every_page_fits_375_px_and_works_by_keyboard(new_page, web_stack, showc
     page.keyboard.type(showcase["city"])
     page.keyboard.press("Enter")
     expect(page.locator("#rankings tbody tr")).to_have_count(1)
+
+
+def test_the_public_video_api_behind_the_shareable_page(web_stack, showcase, clips):
+    """GET /api/public/videos/{id} and poster_url: the additive API the pages rely on."""
+    video_id = showcase["ids"][0]
+    body = web_stack.api.get(f"/api/public/videos/{video_id}").json()
+    assert {k: body[k] for k in ("video_id", "title", "player", "city")} == {
+        "video_id": video_id,
+        "title": "Dunk",
+        "player": "Luis Díaz",
+        "city": showcase["city"],
+    }
+    assert "voted" not in body  # anonymous
+    poster = httpx.get(body["poster_url"], timeout=30)
+    assert poster.status_code == 200 and poster.content[:3] == b"\xff\xd8\xff"  # a JPEG
+    assert httpx.get(body["processed_url"], timeout=30).content[4:8] == b"ftyp"
+
+    voter = web_stack.signup("Nico", "Neutral")
+    auth = {"Authorization": f"Bearer {web_stack.token(voter)}"}
+    assert (
+        web_stack.api.get(f"/api/public/videos/{video_id}", headers=auth).json()["voted"] is False
+    )
+    owner = {"Authorization": f"Bearer {web_stack.token(showcase['player'])}"}
+    detail = web_stack.api.get(f"/api/videos/{video_id}", headers=owner).json()
+    assert "poster.jpg" in detail["poster_url"]
+    listed = web_stack.api.get("/api/public/videos", params={"city": showcase["city"]}).json()
+    assert all("poster.jpg" in item["poster_url"] for item in listed)
+
+    # Not public (whatever its status before processing ends), unknown or malformed: 404.
+    private = web_stack.upload(showcase["player"], clips["broken"], "Private")
+    for missing in (private, "00000000-0000-0000-0000-000000000000", "not-an-id"):
+        r = web_stack.api.get(f"/api/public/videos/{missing}")
+        assert r.status_code == 404 and r.json() == {"detail": "no such public video"}
