@@ -173,7 +173,7 @@ def web_stack(tmp_path_factory, stack_env) -> Iterator[WebStack]:
     log_path = work / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "vidpipe.cli", "up", "--port", str(port)]
+            [sys.executable, "-m", "cli", "up", "--port", str(port)]
             + ["--data-dir", str(work / "data")],
             stdout=log,
             stderr=subprocess.STDOUT,
