@@ -13,7 +13,7 @@ if (city) $("#city").value = city;
 $("#clear-city").hidden = !city;
 $("#rankings-caption").textContent = city ? `Players from ${city}, page ${page}` : `All cities, page ${page}`;
 if (city) document.title = `Rankings: ${city} · vidpipe showcase`;
-currentUser();
+currentUser().catch(() => {}); // only the navigation depends on it here
 
 async function load() {
   const query = new URLSearchParams({ page: String(page), page_size: String(PAGE_SIZE) });
