@@ -5,6 +5,7 @@ failed with the reason), play the clip, the delete rules, the shareable page."""
 from __future__ import annotations
 
 import re
+import uuid
 
 from playwright.sync_api import expect
 
@@ -48,7 +49,7 @@ def test_player_signs_up_uploads_watches_processing_plays_and_deletes(
 
     # Sign up (visible labels), which logs in and leads to the upload page.
     page.goto("/signup")
-    email = f"player-{tmp_path.name[-8:]}@example.com".lower()
+    email = f"maya-{uuid.uuid4().hex[:6]}@example.com"
     for label, value in [
         ("First name", "Maya"),
         ("Last name", "Moore"),
@@ -67,8 +68,9 @@ def test_player_signs_up_uploads_watches_processing_plays_and_deletes(
     # Log out, then log in again with the keyboard only.
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/$"))
-    expect(page.get_by_role("link", name="Log in")).to_be_visible()
-    page.get_by_role("link", name="Log in").click()
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Log in")).to_be_visible()
+    nav.get_by_role("link", name="Log in").click()
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.keyboard.press("Enter")

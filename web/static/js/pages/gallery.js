@@ -19,7 +19,7 @@ function card(video, user, ownIds) {
   return h(
     "li",
     { className: "card", dataset: { videoId: video.video_id } },
-    clipPlayer(video.processed_url, video.poster_url, `Clip: ${video.title}`),
+    clipPlayer(video.processed_url, video.poster_url, `Clip: ${video.title}`, { lazy: true }),
     h(
       "div",
       { className: "card-body" },
