@@ -9,7 +9,8 @@ Fixtures, reusable by any test module under tests/web:
 - `browser` (session): Chromium (the system's, via executable_path; Playwright's own browser
   download is not used).
 - `new_page(width=1280, height=800)`: a page in a fresh browser context (no cookies) whose console
-  errors, uncaught exceptions and failed requests fail the test; `page` is one such page.
+  errors, uncaught exceptions and failed requests fail the test; `page` is one such page. A test
+  that provokes an error answer on purpose lists it in `expected_console_errors` (regexes).
 - `clips` (module): MP4 files made with ffmpeg: "good" (2 s 426x240 H.264), "broken" (an ftyp
   header then garbage: uploads, then fails processing), "text" (a text file named .mp4).
 - `screenshot(page, name)`: a PNG in the test's tmp dir, and in $WEB_SCREENSHOTS_DIR when set
@@ -21,6 +22,7 @@ Chromium missing: skipped on a developer machine, a failure under CI (the CI var
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -207,7 +209,14 @@ def browser():
 
 
 @pytest.fixture
-def new_page(browser, web_stack) -> Iterator[Callable]:
+def expected_console_errors() -> list[str]:
+    """Regexes of console errors a test provokes on purpose (Chromium logs every 4xx answer as
+    "Failed to load resource: ..."); anything else still fails the test."""
+    return []
+
+
+@pytest.fixture
+def new_page(browser, web_stack, expected_console_errors) -> Iterator[Callable]:
     """new_page(width=1280, height=800): a page in its own context (its own cookies)."""
     contexts = []
     problems: list[str] = []
@@ -241,7 +250,12 @@ def new_page(browser, web_stack) -> Iterator[Callable]:
     yield make
     for context in contexts:
         context.close()
-    assert not problems, "browser errors:\n" + "\n".join(problems)
+    unexpected = [
+        problem
+        for problem in problems
+        if not any(re.search(pattern, problem) for pattern in expected_console_errors)
+    ]
+    assert not unexpected, "browser errors:\n" + "\n".join(unexpected)
 
 
 @pytest.fixture

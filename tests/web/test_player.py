@@ -147,3 +147,37 @@ def test_player_signs_up_uploads_watches_processing_plays_and_deletes(
     expect(visitor.get_by_text("Maya Moore")).to_be_visible()
     expect(visitor.get_by_role("button", name="Vote for Crossover <b>drill</b>")).to_be_disabled()
     expect(visitor.locator(".reason")).to_contain_text("Log in to vote.")
+
+
+def test_the_forms_show_the_api_s_reasons(new_page, web_stack, expected_console_errors):
+    """Checks the browser cannot make (a taken email, a wrong password) come back from the API
+    and are shown next to the form."""
+    expected_console_errors += [r"status of 400", r"status of 401"]
+    taken = web_stack.signup("Tomas", "Taken")
+    page = new_page()
+    page.goto("/signup")
+    for label, value in [
+        ("First name", "Other"),
+        ("Last name", "Person"),
+        ("Email", taken["email"]),
+        ("Password", PASSWORD),
+        ("Confirm password", PASSWORD + "x"),
+        ("City", "Cali"),
+        ("Country", "Colombia"),
+    ]:
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_role("button", name="Create account").click()
+    # Checked in the page first (nothing sent), with the field marked and focused.
+    expect(page.get_by_role("alert")).to_have_text("The passwords do not match.")
+    expect(page.get_by_label("Confirm password")).to_be_focused()
+    expect(page.get_by_label("Confirm password")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Confirm password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("alert")).to_have_text("an account with this email already exists")
+
+    page.goto("/login")
+    page.get_by_label("Email").fill(taken["email"])
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_have_text("wrong email or password")
+    expect(page.get_by_label("Password")).to_be_focused()
