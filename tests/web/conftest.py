@@ -4,8 +4,9 @@ lowered so that a 2 s clip is accepted) driven through Debian's chromium by Play
 Fixtures, reusable by any test module under tests/web:
 - `stack_env` (module): extra environment for the stack; override it in a module to change
   settings (the defaults lower the policy: VIDPIPE_MIN_DURATION_SECONDS / VIDPIPE_MIN_HEIGHT).
-- `web_stack` (module): the running stack: `.url`, `.data_dir`, `.env_file`, `.api` (an httpx
-  client on the API), `.signup()` / `.token()` / `.upload()` / `.wait_status()` shortcuts.
+- `web_stack` (module): the running stack: `.url`, `.data_dir`, `.env_file`, `.database_url`,
+  `.api` (an httpx client on the API), `.signup()` / `.token()` / `.upload()` / `.wait_status()`.
+- `log_in(page, user, next_path=None)`: log in through the login page.
 - `browser` (session): Chromium (the system's, via executable_path; Playwright's own browser
   download is not used).
 - `new_page(width=1280, height=800)`: a page in a fresh browser context (no cookies) whose console
@@ -81,7 +82,13 @@ class WebStack:
 
     @property
     def env_file(self) -> Path:
+        """KEY=VALUE settings the operator commands need to reach this stack (`--env-file`)."""
         return self.data_dir / "local.env"
+
+    @property
+    def database_url(self) -> str:
+        """The stack's SQLite database (`vidpipe up` puts it in its data dir)."""
+        return f"sqlite:///{self.data_dir / 'vidpipe.db'}"
 
     def signup(self, first="Ana", last="Perez", city="Cali", country="Colombia") -> dict:
         """A new player through the API; returns the signup body with the password."""
