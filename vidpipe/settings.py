@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     jobs_queue_url: str = ""
     status_queue_url: str = ""
     dlq_url: str = ""
+    # Where the poller answers operators' commands (`vidpipe retry`, `vidpipe dlq redrive`).
+    replies_queue_url: str = ""
     state_machine_arn: str = ""
 
     max_upload_bytes: int = 100 * 1024 * 1024
@@ -35,6 +37,9 @@ class Settings(BaseSettings):
     resend_after_seconds: int = 60
 
     max_running_executions: int = Field(default=4, gt=0)
+    # The poller re-counts RUNNING executions (ListExecutions) this often, and when a run it
+    # answered ends: ListExecutions' account-wide refill is 2 per second in most regions.
+    running_count_refresh_seconds: float = Field(default=15.0, gt=0)
 
     # How many proxies in front of the API append to X-Forwarded-For / set X-Forwarded-Proto
     # (1 behind the ALB). 0 trusts neither header: the client address is the socket's peer.
