@@ -7,9 +7,13 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.web.conftest import PASSWORD, PROCESSING_TIMEOUT_S
+
+# A real stack, ffmpeg and a browser: run with the slow tests.
+pytestmark = pytest.mark.slow
 
 PROCESSING_MS = PROCESSING_TIMEOUT_S * 1000
 

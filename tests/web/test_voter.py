@@ -11,6 +11,9 @@ from playwright.sync_api import expect
 
 from tests.web.conftest import log_in
 
+# A real stack, ffmpeg and a browser: run with the slow tests.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def showcase(web_stack, clips):
