@@ -10,7 +10,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import PASSWORD, PROCESSING_TIMEOUT_S
+from tests.web.conftest import PASSWORD, PROCESSING_TIMEOUT_S, log_in
 
 # A real stack, ffmpeg and a browser: run with the slow tests.
 pytestmark = pytest.mark.slow
@@ -185,3 +185,53 @@ def test_the_forms_show_the_api_s_reasons(new_page, web_stack, expected_console_
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_have_text("wrong email or password")
     expect(page.get_by_label("Password")).to_be_focused()
+
+
+def test_processing_percentage_is_shown_and_follows_the_api(new_page, web_stack):
+    """`progress` (GET /api/videos/{id}, filled by the pipeline's progress messages) is shown as
+    a percentage on "My videos" and on the video's page, and followed by polling. The API's
+    answers are scripted here (Playwright routes) so that the page is checked on its own,
+    whatever the speed of the real transcode."""
+    user = web_stack.signup("Pia", "Progress")
+    video_id = str(uuid.uuid4())
+    state = {"status": "processing", "progress": 12}
+
+    def summary() -> dict:
+        return {
+            "video_id": video_id,
+            "title": "Step-back three",
+            "status": state["status"],
+            "uploaded_at": "2026-01-02T03:04:05Z",
+        }
+
+    def detail() -> dict:
+        return {
+            **summary(),
+            "processed_at": None,
+            "original_url": None,
+            "processed_url": None,
+            "votes": 0,
+            "task_id": f"{video_id}-1",
+            "progress": state["progress"],
+        }
+
+    page = new_page()
+    log_in(page, user)
+    page.route("**/api/videos", lambda route: route.fulfill(json=[summary()]))
+    page.route(f"**/api/videos/{video_id}", lambda route: route.fulfill(json=detail()))
+
+    page.goto("/my-videos")
+    item = page.locator(f'li[data-video-id="{video_id}"]')
+    expect(item.locator(".percent")).to_have_text("12 %")
+    expect(item.get_by_label("Processing")).to_have_attribute("value", "12")
+    state["progress"] = 57
+    expect(item.locator(".percent")).to_have_text("57 %")
+
+    page.goto(f"/videos/{video_id}")
+    expect(page.locator("#status")).to_contain_text("Processing")
+    expect(page.locator(".percent")).to_have_text("57 %")
+    state["progress"] = 90
+    expect(page.locator(".percent")).to_have_text("90 %")
+    state["status"], state["progress"] = "failed", None
+    expect(page.locator("#status")).to_contain_text("Failed")
+    expect(page.locator(".percent")).to_have_count(0)
