@@ -26,7 +26,7 @@ from pathlib import Path
 from moto.server import ThreadedMotoServer
 from sqlalchemy import Engine
 
-from localcloud import ecs_shim
+from localcloud import ecs_shim, secrets
 from localcloud.persist import BucketMirror
 from localcloud.runner import LocalFargateRunner
 from poller import sweeper
@@ -400,6 +400,8 @@ def local_cloud(
     try:
         cloud.start()
         os.environ["VIDPIPE_DATABASE_URL"] = database_url
+        if not os.environ.get("VIDPIPE_JWT_SECRET"):
+            os.environ["VIDPIPE_JWT_SECRET"] = secrets.jwt_secret(cloud.data_dir)
         os.environ.update(settings_env or {})
         get_settings.cache_clear()
         aws.reset_clients()

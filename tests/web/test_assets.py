@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -57,7 +58,8 @@ def client(tmp_path_factory):
     from vidpipe.settings import Settings
 
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'pages.db'}"
-    return TestClient(create_app(Settings(database_url=url)))
+    settings = Settings(database_url=url, jwt_secret=secrets.token_urlsafe(48))
+    return TestClient(create_app(settings))
 
 
 ROUTES = [*pages.PAGE_ROUTES, "/videos/3f1b1e6e-0000-4000-8000-000000000000"]
