@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # answered ends: ListExecutions' account-wide refill is 2 per second in most regions.
     running_count_refresh_seconds: float = Field(default=15.0, gt=0)
 
+    # How many proxies in front of the API append to X-Forwarded-For / set X-Forwarded-Proto
+    # (1 behind the ALB). 0 trusts neither header: the client address is the socket's peer.
+    trusted_proxy_count: int = Field(default=0, ge=0)
+
     @field_validator("jwt_secret")
     @classmethod
     def _strong_jwt_secret(cls, value: SecretStr | None) -> SecretStr | None:
@@ -80,10 +84,6 @@ class Settings(BaseSettings):
                 "(`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
             )
         return self.jwt_secret.get_secret_value()
-
-    # How many proxies in front of the API append to X-Forwarded-For / set X-Forwarded-Proto
-    # (1 behind the ALB). 0 trusts neither header: the client address is the socket's peer.
-    trusted_proxy_count: int = Field(default=0, ge=0)
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -25,7 +25,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api import deps
-from api.deps import CurrentUser, SessionDep, parse_video_id
+from api.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep, parse_video_id
 from api.schemas import MessageOut, Paging, PublicVideo, RankingRow, error_responses
 from vidpipe import storage, voting
 from vidpipe.settings import Settings
@@ -170,18 +170,18 @@ def _public_rows(settings: Settings, paging: Paging):
             session, city=paging.city, page=paging.page, page_size=paging.page_size
         )
         out = []
-        for video_id, title, processed_key, votes, first_name, last_name, city in rows:
+        for video_id, title, processed_key, poster_key, votes, first, last, city in rows:
             row = {
                 "video_id": str(video_id),
                 "title": title,
-                "player": f"{first_name} {last_name}",  # User.display_name
+                "player": f"{first} {last}",  # User.display_name
                 "city": city,
                 "processed_url": storage.presigned_get(processed_key, settings),
+                "poster_url": storage.presigned_get(poster_key, settings),
                 "votes": votes,
             }
-            if row["processed_url"] is None:  # response_model_exclude_none, as before
-                del row["processed_url"]
-            out.append(row)
+            # response_model_exclude_none, as for a model
+            out.append({key: value for key, value in row.items() if value is not None})
         return out
 
     return read
@@ -266,3 +266,27 @@ async def rankings(request: Request, paging: PagingQuery):
     if page is None:
         page = await run_in_threadpool(_load, request, key, _ranking_rows(paging))
     return _shared_answer(request, page)
+
+
+# Additive (not in the contract): one public video, for its shareable page in the web app.
+@router.get(
+    "/videos/{video_id}",
+    response_model=PublicVideo,
+    response_model_exclude_none=True,
+    responses=error_responses(401, 404, 503),
+    openapi_extra={"security": [{}, {"HTTPBearer": []}, {"APIKeyCookie": []}]},
+)
+def public_video(video_id: str, session: SessionDep, settings: SettingsDep, user: OptionalUser):
+    """A processed video as in the public list; 404 when it is not public."""
+    video, owner = voting.public_video(session, parse_video_id(video_id))
+    voted = user is not None and bool(voting.voted_video_ids(session, user, [video.id]))
+    return PublicVideo(
+        video_id=video.id,
+        title=video.title,
+        player=owner.display_name,
+        city=owner.city,
+        processed_url=storage.presigned_get(video.processed_key, settings),
+        poster_url=storage.presigned_get(video.poster_key, settings),
+        votes=video.votes,
+        voted=voted if user else None,
+    )
