@@ -153,3 +153,51 @@ def format_timeline(rows: list[dict[str, Any]], *, everything: bool = False) -> 
 
 def rows_as_json(rows: list[dict[str, Any]]) -> str:
     return json.dumps(rows, indent=2)
+
+
+def state_path(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the run did, state by state, from its timeline rows (for drawing it on the graph).
+
+    `visited`: the states in the order they were entered; `transitions`: the [from, to] pairs
+    taken, in order, without repeats; `states`: per state, how often it was entered, how many
+    errors it had and how it ended (`succeeded`, `failed` when its last outcome was an error that
+    a Catch or the execution's end took over, `running` while the execution is in it);
+    `failed_state`: the first state that ended failed (where the run went wrong), or the Fail state
+    reached without an error before it, or None."""
+    visited: list[str] = []
+    transitions: list[list[str]] = []
+    states: dict[str, dict[str, Any]] = {}
+    ended: str | None = None
+    for row in rows:
+        name, event = row["state"], row["event"]
+        if event.startswith("Execution") and event != "ExecutionStarted":
+            ended = event
+        if name is None:
+            continue
+        info = states.setdefault(name, {"entered": 0, "errors": 0, "status": "running"})
+        if event.endswith("StateEntered"):
+            if visited and visited[-1] != name and [visited[-1], name] not in transitions:
+                transitions.append([visited[-1], name])
+            visited.append(name)
+            info["entered"] += 1
+            info["status"] = "failed" if event == "FailStateEntered" else "running"
+        elif event in ("TaskScheduled", "TaskStarted", "TaskSubmitted"):
+            info["status"] = "running"  # a Retry starts the task again
+        elif row["error"] and not event.endswith("StateExited"):
+            info["errors"] += 1
+            info["status"] = "failed"
+        elif event.endswith("StateExited") and info["status"] == "running":
+            info["status"] = "succeeded"
+    if ended is not None:
+        # A state still running when the execution ended: the end state of a succeeded run, or
+        # where a failed, timed-out or aborted run stopped.
+        for info in states.values():
+            if info["status"] == "running":
+                info["status"] = "succeeded" if ended == "ExecutionSucceeded" else "failed"
+    failed = [name for name in visited if states[name]["status"] == "failed"]
+    return {
+        "visited": visited,
+        "transitions": transitions,
+        "states": states,
+        "failed_state": failed[0] if failed else None,
+    }
