@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import auth, console, health, history, public, videos
+from api.routes import auth, console, health, history, pages, public, videos
 from vidpipe.db.session import make_engine, session_factory
 from vidpipe.settings import Settings, get_settings
 
@@ -21,6 +21,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.sqlalchemy_url)
     app.state.sessionmaker = session_factory(app.state.engine)
     errors.install(app)
-    for module in (auth, history, videos, public, health, console):
+    for module in (auth, history, videos, public, health, console, pages):
         app.include_router(module.router)
     return app

@@ -73,6 +73,8 @@ class VideoDetail(BaseModel):
     votes: int
     task_id: str
     error: str | None = None
+    # Additive: the poster (JPEG) of a processed clip, a time-limited link like processed_url.
+    poster_url: str | None = None
 
 
 class MessageOut(BaseModel):
@@ -91,6 +93,8 @@ class PublicVideo(BaseModel):
     city: str
     processed_url: str | None
     votes: int
+    # Additive: the clip's poster image (time-limited link).
+    poster_url: str | None = None
     # Only for an authenticated caller: whether they have voted for this video.
     voted: bool | None = None
 

@@ -77,3 +77,11 @@ def rankings(session: Session, *, city: str | None, page: int, page_size: int) -
         User.votes_received.desc(), User.first_vote_at, User.first_name, User.last_name, User.id
     )
     return list(session.scalars(query.offset((page - 1) * page_size).limit(page_size)))
+
+
+def public_video(session: Session, video_id: uuid.UUID | None) -> tuple[Video, User]:
+    """A public (processed) video and its owner; NotFound otherwise, as for a vote."""
+    video = session.get(Video, video_id) if video_id is not None else None
+    if video is None or video.status != VideoStatus.processed.value:
+        raise NotFound("no such public video")
+    return video, video.owner

@@ -26,6 +26,7 @@ def public_videos(
             player=owner.display_name,
             city=owner.city,
             processed_url=storage.presigned_get(video.processed_key, settings),
+            poster_url=storage.presigned_get(video.poster_key, settings),
             votes=video.votes,
             voted=(video.id in voted) if user else None,
         )
@@ -54,3 +55,21 @@ def rankings(paging: PagingQuery, session: SessionDep) -> list[RankingRow]:
         )
         for index, player in enumerate(players)
     ]
+
+
+# Additive (not in the contract): one public video, for its shareable page in the web app.
+@router.get("/videos/{video_id}", response_model=PublicVideo, response_model_exclude_none=True)
+def public_video(video_id: str, session: SessionDep, settings: SettingsDep, user: OptionalUser):
+    """A processed video as in the public list; 404 when it is not public."""
+    video, owner = voting.public_video(session, parse_video_id(video_id))
+    voted = user is not None and bool(voting.voted_video_ids(session, user, [video.id]))
+    return PublicVideo(
+        video_id=video.id,
+        title=video.title,
+        player=owner.display_name,
+        city=owner.city,
+        processed_url=storage.presigned_get(video.processed_key, settings),
+        poster_url=storage.presigned_get(video.poster_key, settings),
+        votes=video.votes,
+        voted=voted if user else None,
+    )
