@@ -62,7 +62,7 @@ function bytes(value) {
 }
 
 function statusBadge(status) {
-  return h("span", { className: `badge badge--${String(status).toLowerCase()}` }, status);
+  return h("span", { className: `console-badge console-badge--${String(status).toLowerCase()}` }, status);
 }
 
 function showError(error) {
@@ -368,10 +368,10 @@ async function loadOverview() {
   const [queues, stats] = await Promise.all([api("/api/console/queues"), api("/api/console/stats")]);
   $("#queues").replaceChildren(
     ...queues.queues.map((q) =>
-      h("div", { className: "card", dataset: { queue: q.name } },
+      h("div", { className: "queue-card", dataset: { queue: q.name } },
         h("h3", {}, q.name === "dlq" ? "DLQ" : `${q.name} queue`),
-        h("p", { className: "card-number" }, String(q.visible)),
-        h("p", { className: "card-note" }, `${q.in_flight} in flight, ${q.delayed} delayed`)),
+        h("p", { className: "queue-number" }, String(q.visible)),
+        h("p", { className: "queue-note" }, `${q.in_flight} in flight, ${q.delayed} delayed`)),
     ),
   );
   fill(
@@ -482,7 +482,7 @@ async function loadExecution(name) {
 }
 
 function dlqRow(m) {
-  const act = (label, fn) => h("button", { type: "button", className: "console-button", onclick: fn, "aria-label": `${label} video ${m.video_id}` }, label);
+  const act = (label, fn) => h("button", { type: "button", className: "secondary", onclick: fn, "aria-label": `${label} video ${m.video_id}` }, label);
   const actions = m.video_id
     ? [act("Retry", () => dlqAction(`/api/console/videos/${m.video_id}/retry`, {})), " ", act("Redrive", () => dlqAction("/api/console/dlq/redrive", { video_ids: [m.video_id] }))]
     : [];
@@ -523,7 +523,7 @@ const VIEWS = ["overview", "executions", "execution", "dlq"];
 function show(view) {
   for (const v of VIEWS) $(`#view-${v}`).hidden = v !== view;
   $("#console-loading").hidden = true;
-  for (const link of document.querySelectorAll(".console-header nav a")) {
+  for (const link of document.querySelectorAll(".console-nav a")) {
     const target = link.getAttribute("href").slice(2) || "overview";
     if (target === view || (view === "execution" && target === "executions")) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
