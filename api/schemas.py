@@ -45,6 +45,22 @@ class TokenOut(BaseModel):
     expires_in: int
 
 
+class UserOut(BaseModel):
+    """The signed-in user (GET /api/auth/me, POST /api/auth/session)."""
+
+    id: uuid.UUID
+    email: str
+    first_name: str
+    last_name: str
+    city: str
+    country: str
+    is_operator: bool
+
+
+class SessionOut(BaseModel):
+    user: UserOut
+
+
 class UploadOut(BaseModel):
     message: str
     task_id: str

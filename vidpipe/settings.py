@@ -36,6 +36,10 @@ class Settings(BaseSettings):
 
     max_running_executions: int = Field(default=4, gt=0)
 
+    # How many proxies in front of the API append to X-Forwarded-For / set X-Forwarded-Proto
+    # (1 behind the ALB). 0 trusts neither header: the client address is the socket's peer.
+    trusted_proxy_count: int = Field(default=0, ge=0)
+
     # Estimated price of a transcode run (docs/costs.md). AWS Fargate On-Demand, Linux/X86,
     # US East (N. Virginia, us-east-1), from https://aws.amazon.com/fargate/pricing/ as published
     # on 2026-11-28: USD per vCPU-hour and per GB-hour, billed per second with a one-minute

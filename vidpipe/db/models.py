@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -71,6 +73,8 @@ class User(Base):
     city_key: Mapped[str] = mapped_column(String(100))
     country: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Operators see the console (web app); granted by the CLI, never through the public API.
+    is_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     # Ranking aggregates, maintained with the votes and the processed transitions.
     public_videos: Mapped[int] = mapped_column(Integer, default=0)
@@ -145,3 +149,18 @@ class Vote(Base):
         UniqueConstraint("user_id", "video_id", name="uq_votes_user_video"),
         Index("ix_votes_video", "video_id"),
     )
+
+
+class LoginThrottle(Base):
+    """Failed sign-in attempts per account or client address, shared by every API task.
+
+    `key` is a SHA-256 of the kind and the value ("account:<email>", "address:<ip>") so no raw
+    email or address is stored and the key length is bounded.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column()
+    blocked_until: Mapped[datetime | None] = mapped_column()
