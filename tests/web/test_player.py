@@ -1,0 +1,144 @@
+"""The player's journey in a real browser: sign up, log out, log in, the upload rules checked
+before sending, upload with a progress bar, statuses updating by themselves until processed (and
+failed with the reason), play the clip, the delete rules, the shareable page."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.web.conftest import PASSWORD, PROCESSING_TIMEOUT_S
+
+PROCESSING_MS = PROCESSING_TIMEOUT_S * 1000
+
+
+def _upload(page, title: str, path) -> str:
+    page.goto("/upload")
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Video file (MP4, at most 100 MB)").set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+    done = page.locator("#done")
+    expect(done).to_contain_text("was uploaded and is queued for processing")
+    href = done.get_by_role("link", name="Open its page").get_attribute("href")
+    return href.rsplit("/", 1)[-1]
+
+
+def test_player_signs_up_uploads_watches_processing_plays_and_deletes(
+    new_page, web_stack, clips, screenshot, tmp_path
+):
+    page = new_page()
+    uploads_sent = []
+    page.on(
+        "request",
+        lambda r: uploads_sent.append(r.url) if r.url.endswith("/api/videos/upload") else None,
+    )
+
+    # Sign up (visible labels), which logs in and leads to the upload page.
+    page.goto("/signup")
+    email = f"player-{tmp_path.name[-8:]}@example.com".lower()
+    for label, value in [
+        ("First name", "Maya"),
+        ("Last name", "Moore"),
+        ("Email", email),
+        ("Password", PASSWORD),
+        ("Confirm password", PASSWORD),
+        ("City", "Medellín"),
+        ("Country", "Colombia"),
+    ]:
+        page.get_by_label(label, exact=True).fill(value)
+    screenshot(page, "signup")
+    page.get_by_role("button", name="Create account").click()
+    expect(page).to_have_url(re.compile(r"/upload$"))
+    expect(page.get_by_text("Maya Moore")).to_be_visible()
+
+    # Log out, then log in again with the keyboard only.
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    page.get_by_role("link", name="Log in").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/my-videos$"))
+    expect(page.get_by_text("You have not uploaded any clip yet")).to_be_visible()
+
+    # The rules are checked before anything is sent: content (not the name) and size.
+    page.goto("/upload")
+    page.get_by_label("Title").fill("Not a video")
+    page.get_by_label("Video file (MP4, at most 100 MB)").set_input_files(str(clips["text"]))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("alert")).to_contain_text("not an MP4 video")
+    big = tmp_path / "big.mp4"
+    with open(big, "wb") as f:  # sparse: 101 MB without writing them
+        f.write(clips["good"].read_bytes()[:64])
+        f.truncate(101 * 1024 * 1024)
+    page.get_by_label("Video file (MP4, at most 100 MB)").set_input_files(str(big))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("alert")).to_contain_text("the limit is 100 MB")
+    assert uploads_sent == []
+
+    # A real upload: the progress bar reaches 100 %.
+    page.evaluate(
+        """() => {
+        const bar = document.querySelector('#upload-progress');
+        window.__maxProgress = 0;
+        new MutationObserver(() => {
+          window.__maxProgress = Math.max(window.__maxProgress, bar.value);
+        }).observe(bar, {attributes: true});
+    }"""
+    )
+    good_id = _upload(page, "Crossover <b>drill</b>", clips["good"])
+    assert page.evaluate("window.__maxProgress") == 100
+    assert len(uploads_sent) == 1
+    broken_id = _upload(page, "Broken file", clips["broken"])
+
+    # My videos: statuses change by themselves, without reloading the page.
+    page.get_by_role("link", name="My videos").first.click()
+    page.evaluate("window.__sameDocument = true")
+    good = page.locator(f'li[data-video-id="{good_id}"]')
+    broken = page.locator(f'li[data-video-id="{broken_id}"]')
+    # The title is shown as text: the markup in it is not interpreted.
+    expect(good.get_by_role("link", name="Crossover <b>drill</b>")).to_be_visible()
+    expect(good.locator("b")).to_have_count(0)
+    assert good.get_attribute("data-status") in ("uploaded", "processing")
+    expect(good).to_have_attribute("data-status", "processed", timeout=PROCESSING_MS)
+    expect(broken).to_have_attribute("data-status", "failed", timeout=PROCESSING_MS)
+    assert page.evaluate("window.__sameDocument") is True
+    expect(broken.locator(".error")).to_contain_text("Reason: ")
+    # The rule: a processed video is public and cannot be deleted; a failed one can.
+    expect(good.get_by_role("button", name=re.compile("Delete"))).to_have_count(0)
+    expect(good).to_contain_text("cannot be deleted")
+    screenshot(page, "my-videos")
+    page.once("dialog", lambda dialog: dialog.accept())
+    broken.get_by_role("button", name="Delete Broken file").click()
+    expect(page.locator("#message")).to_contain_text("“Broken file” was deleted.")
+    expect(broken).to_have_count(0)
+
+    # The video's page plays the processed clip, with its poster and its votes.
+    good.get_by_role("link", name="Watch the clip").click()
+    expect(page).to_have_url(re.compile(f"/videos/{good_id}$"))
+    expect(page.get_by_role("heading", name="Crossover <b>drill</b>")).to_be_visible()
+    expect(page.locator("#votes")).to_have_text("0 votes")
+    video = page.locator("video")
+    assert "poster.jpg" in (video.get_attribute("poster") or "")
+    page.wait_for_function(
+        "() => { const v = document.querySelector('video');"
+        " return v.readyState >= 1 && v.duration > 0 }"
+    )
+    page.evaluate("() => document.querySelector('video').play()")
+    page.wait_for_function("() => document.querySelector('video').currentTime > 0")
+    assert page.evaluate("document.querySelector('video').duration") > 2
+    expect(page.get_by_role("button", name=re.compile("Delete"))).to_have_count(0)
+    share = page.get_by_label("Link to this video").input_value()
+    assert share == f"{web_stack.url}/videos/{good_id}"
+    page.evaluate("() => document.querySelector('video').pause()")
+    screenshot(page, "video-owner")
+
+    # The shared link works for anyone, without an account.
+    visitor = new_page()
+    visitor.goto(f"/videos/{good_id}")
+    expect(visitor.get_by_role("heading", name="Crossover <b>drill</b>")).to_be_visible()
+    expect(visitor.get_by_text("Maya Moore")).to_be_visible()
+    expect(visitor.get_by_role("button", name="Vote for Crossover <b>drill</b>")).to_be_disabled()
+    expect(visitor.locator(".reason")).to_contain_text("Log in to vote.")

@@ -1,0 +1,140 @@
+"""The voter's journey in a real browser: the gallery (filter by city, pages), Vote (and why it
+is disabled), the rankings by city with their shareable URLs; and every page at 375 px wide."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.web.conftest import log_in
+
+
+@pytest.fixture(scope="module")
+def showcase(web_stack, clips):
+    """Two processed clips by a player from a city of their own (uploaded through the API)."""
+    city = f"Cali {uuid.uuid4().hex[:6]}"
+    player = web_stack.signup("Luis", "Díaz", city=city)
+    ids = [web_stack.upload(player, clips["good"], title) for title in ("Dunk", "Fadeaway")]
+    for video_id in ids:
+        assert web_stack.wait_status(player, video_id)["status"] == "processed"
+    return {"city": city, "player": player, "ids": ids}
+
+
+def test_voter_votes_in_the_gallery_and_sees_the_rankings(
+    new_page, web_stack, showcase, screenshot
+):
+    city = showcase["city"]
+    voter = web_stack.signup("Vera", "Voter", city="Bogotá")
+    page = new_page()
+
+    # Anonymous: the gallery shows the clips; voting asks to log in.
+    page.goto(f"/?city={city}")
+    cards = page.locator("li.card")
+    expect(cards).to_have_count(2)
+    dunk = cards.filter(has=page.get_by_role("link", name="Dunk"))
+    expect(dunk).to_contain_text("Luis Díaz")
+    expect(dunk).to_contain_text(city)
+    assert "poster.jpg" in (dunk.locator("video").get_attribute("poster") or "")
+    expect(dunk.get_by_role("button", name="Vote for Dunk")).to_be_disabled()
+    expect(dunk.get_by_role("link", name="Log in")).to_be_visible()
+
+    # The city filter is a form; the URL can be shared.
+    page.goto("/")
+    page.get_by_label("City").fill(city)
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"\?city=Cali\+"))
+    expect(cards).to_have_count(2)
+    page.get_by_label("City").fill("Nowhere at all")
+    page.get_by_label("City").press("Enter")
+    expect(page.get_by_text("No public videos from Nowhere at all yet.")).to_be_visible()
+    # Pages: a page past the end says so and links back; page URLs can be shared.
+    page.goto(f"/?city={city}&page=2")
+    expect(page.get_by_text("No more videos.")).to_be_visible()
+    page.get_by_role("link", name="← Previous page").click()
+    expect(page).to_have_url(re.compile(r"page=1"))
+    expect(cards).to_have_count(2)
+
+    # Signed in: vote once; the button then says why it is disabled, also after a reload.
+    log_in(page, voter, next_path="/")
+    page.goto(f"/?city={city}")
+    vote = dunk.get_by_role("button", name="Vote for Dunk")
+    expect(vote).to_be_enabled()
+    vote.click()
+    expect(dunk.locator(".votes")).to_have_text("1 vote")
+    expect(dunk.locator(".reason")).to_have_text("Thanks, your vote was recorded.")
+    expect(vote).to_be_disabled()
+    page.reload()
+    expect(dunk.get_by_role("button", name="Vote for Dunk")).to_be_disabled()
+    expect(dunk.locator(".reason")).to_have_text("You already voted for this video.")
+    expect(dunk.locator(".votes")).to_have_text("1 vote")
+    screenshot(page, "gallery")
+
+    # The video's own page shows the same.
+    dunk.get_by_role("link", name="Dunk").click()
+    expect(page.get_by_role("heading", name="Dunk")).to_be_visible()
+    expect(page.locator(".votes")).to_have_text("1 vote")
+    expect(page.get_by_role("button", name="Vote for Dunk")).to_be_disabled()
+    screenshot(page, "video")
+
+    # Rankings by city, paged, with a URL to share.
+    page.get_by_role("link", name="Rankings").click()
+    page.get_by_label("City").fill(city)
+    page.get_by_role("button", name="Show ranking").click()
+    expect(page).to_have_url(re.compile(r"/rankings\?city=Cali\+"))
+    rows = page.locator("#rankings tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Luis Díaz")
+    expect(rows.first.locator("td").last).to_have_text("1")
+    screenshot(page, "rankings")
+    page.goto(f"/rankings?city={city}&page=2")
+    expect(rows).to_have_count(0)
+    expect(page.get_by_text("No more players.")).to_be_visible()
+    expect(page.get_by_role("link", name="← Previous page")).to_have_attribute(
+        "href", re.compile(r"page=1")
+    )
+
+
+def test_a_player_cannot_vote_for_their_own_clip(new_page, showcase):
+    page = new_page()
+    log_in(page, showcase["player"], next_path="/")
+    page.goto(f"/?city={showcase['city']}")
+    cards = page.locator("li.card")
+    expect(cards).to_have_count(2)
+    for card in cards.all():
+        expect(card.get_by_role("button", name=re.compile("^Vote for"))).to_be_disabled()
+        expect(card.locator(".reason")).to_have_text(
+            "This is your clip: players cannot vote for their own videos."
+        )
+
+
+PAGES = ["/", "/rankings", "/login", "/signup", "/upload", "/my-videos"]
+
+
+def test_every_page_fits_375_px_and_works_by_keyboard(new_page, web_stack, showcase, screenshot):
+    page = new_page(width=375, height=800)
+    log_in(page, showcase["player"])
+    for path in [*PAGES, f"/videos/{showcase['ids'][0]}"]:
+        page.goto(path)
+        page.locator("main h1").first.wait_for()
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow} px at 375 px"
+    page.goto(f"/?city={showcase['city']}")
+    expect(page.locator("li.card")).to_have_count(2)
+    screenshot(page, "gallery-375")
+
+    # Keyboard: the skip link comes first and every control is reachable with Tab.
+    page.goto("/rankings")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "city":
+            break
+    expect(page.get_by_label("City")).to_be_focused()
+    page.keyboard.type(showcase["city"])
+    page.keyboard.press("Enter")
+    expect(page.locator("#rankings tbody tr")).to_have_count(1)
