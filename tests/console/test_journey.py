@@ -13,17 +13,7 @@ import boto3
 from playwright.sync_api import expect
 
 import statemachines
-from tests.web.conftest import (  # noqa: F401  (fixtures)
-    PROCESSING_TIMEOUT_S,
-    browser,
-    clips,
-    log_in,
-    new_page,
-    page,
-    screenshot,
-    stack_env,
-    web_stack,
-)
+from tests.web.conftest import PROCESSING_TIMEOUT_S, log_in
 
 PROCESSING_MS = PROCESSING_TIMEOUT_S * 1000
 
