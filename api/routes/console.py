@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
-from vidpipe import aws, executions, history
+from vidpipe import aws, executions, history, runs
 from vidpipe.db.models import User, Video
 from vidpipe.errors import Forbidden, NotFound, Unavailable
 from vidpipe.settings import Settings
@@ -172,6 +172,9 @@ async def execution_get(name: str, session: SessionDep, settings: SettingsDep):
     except (BotoCoreError, ClientError) as exc:
         raise _unavailable(exc) from exc
     video = await run_in_threadpool(session.get, Video, parsed[0])
+    video_runs = await run_in_threadpool(runs.for_video, session, parsed[0])
+    detail["runs"] = [runs.as_dict(run) for run in video_runs]
+    detail["run"] = next((r for r in detail["runs"] if r["attempt"] == parsed[1]), None)
     detail["video"] = (
         None
         if video is None
@@ -227,6 +230,7 @@ def running_jobs(session: Session) -> list[dict[str, Any]]:
             "execution": v.execution_name,
             "title": v.title,
             "attempt": v.attempt,
+            "progress": v.progress,
             "processing_since": v.processing_at.isoformat() if v.processing_at else None,
         }
         for v in rows
@@ -241,3 +245,14 @@ async def queues(session: SessionDep, settings: SettingsDep):
     except (BotoCoreError, ClientError) as exc:
         raise Unavailable("the queues did not answer, try again later") from exc
     return {"queues": depths, "running": await run_in_threadpool(running_jobs, session)}
+
+
+@router.get("/stats")
+async def stats(
+    session: SessionDep,
+    hours: Annotated[int, Query(ge=1, le=24 * 7)] = 24,
+    days: Annotated[int, Query(ge=1, le=366)] = 14,
+):
+    """For the charts: runs processed and failed per hour, the processing time distribution
+    (p50, p95) and the estimated cost per day, from the runs recorded in the database."""
+    return await run_in_threadpool(runs.stats, session, hours=hours, days=days)

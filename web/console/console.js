@@ -395,7 +395,7 @@ async function loadOverview() {
   if (stats.processing_seconds.count) placeChart($("#chart-durations"), durationChart(stats.processing_seconds));
   else emptyChart($("#chart-durations"), "No processed run yet.");
   const days = stats.cost_per_day.map((r) => ({ ...r, label: r.day.slice(5) }));
-  if (days.length) {
+  if (days.some((d) => d.cost_usd > 0)) {
     placeChart($("#chart-cost"), barChart(days, [{ key: "cost_usd", label: "USD", className: "bar--cost" }], {
       label: "Estimated cost per day",
       format: (v) => (v >= 1 ? v.toFixed(0) : v.toPrecision(2)),
@@ -468,13 +468,29 @@ async function loadExecution(name) {
   if (failure) items.push(...summaryItem("Error", h("span", { id: "execution-error" }, failure.cause ? `${failure.error}: ${failure.cause}` : failure.error)));
   if (detail.video?.error) items.push(...summaryItem("Reason shown to the player", detail.video.error));
   const run = detail.run;
-  if (run) {
+  if (run && run.cost_usd !== null) {
     items.push(
       ...summaryItem("Cost (estimated)", h("span", { id: "run-cost" }, usd(run.cost_usd))),
       ...summaryItem("Resources", `${seconds(run.wall_seconds)} wall, ${seconds(run.cpu_seconds)} CPU, peak ${run.peak_memory_mb ?? "–"} MB, in ${bytes(run.input_bytes)}, out ${bytes(run.output_bytes)}`),
     );
   }
   $("#execution-summary").replaceChildren(...items);
+  fill(
+    $("#runs tbody"),
+    detail.runs.map((r) =>
+      h("tr", { dataset: { attempt: r.attempt } },
+        h("td", {}, String(r.attempt)),
+        h("td", {}, r.status),
+        h("td", {}, utc(r.finished_at)),
+        h("td", { className: "num" }, seconds(r.processing_seconds)),
+        h("td", { className: "num" }, seconds(r.cpu_seconds)),
+        h("td", { className: "num" }, r.peak_memory_mb === null ? "–" : `${r.peak_memory_mb} MB`),
+        h("td", {}, `${bytes(r.input_bytes)} / ${bytes(r.output_bytes)}`),
+        h("td", { className: "num" }, usd(r.cost_usd)))),
+  );
+  $("#runs-total").textContent = usd(detail.runs.reduce((sum, r) => sum + (r.cost_usd || 0), 0));
+  $("#runs").hidden = detail.runs.length === 0;
+  $("#runs-empty").hidden = detail.runs.length > 0;
   $("#graph").replaceChildren(drawGraph(detail.definition, detail.path));
   $("#path").textContent = `Path taken: ${detail.path.visited.map((n) => (detail.path.states[n].status === "failed" ? `${n} (failed)` : n)).join(" → ")}`;
   renderTimeline(detail.events);
