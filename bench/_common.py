@@ -143,7 +143,7 @@ def running(*servers: Server):
 
 
 def vidpipe_argv(*args: str) -> list[str]:
-    return [PYTHON, "-m", "vidpipe.cli", *args]
+    return [PYTHON, "-m", "cli", *args]
 
 
 def start_moto(workdir: Path, port: int) -> tuple[Server, dict[str, str]]:

@@ -22,7 +22,7 @@ def _start(tmp_path: Path, name: str):
         [
             sys.executable,
             "-m",
-            "vidpipe.cli",
+            "cli",
             "up",
             "--port",
             str(port),

@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -26,6 +27,8 @@ from sqlalchemy import (
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from vidpipe.contracts import execution_name
 
 
 def utcnow() -> datetime:
@@ -53,7 +56,7 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime}
 
 
-class VideoStatus(str, enum.Enum):
+class VideoStatus(enum.StrEnum):
     uploaded = "uploaded"
     processing = "processing"
     processed = "processed"
@@ -104,7 +107,17 @@ class Video(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default=VideoStatus.uploaded.value)
+    # Stored as its value in a VARCHAR(16) (no native enum: adding a status needs no DDL).
+    status: Mapped[VideoStatus] = mapped_column(
+        Enum(
+            VideoStatus,
+            native_enum=False,
+            length=16,
+            create_constraint=False,
+            values_callable=lambda statuses: [s.value for s in statuses],
+        ),
+        default=VideoStatus.uploaded,
+    )
     # Each processing run is attempt N with the execution name `<video_id>-<N>`.
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     original_key: Mapped[str] = mapped_column(String(300))
@@ -131,7 +144,7 @@ class Video(Base):
 
     @property
     def execution_name(self) -> str:
-        return f"{self.id}-{self.attempt}"
+        return execution_name(self.id, self.attempt)
 
     __table_args__ = (
         Index("ix_videos_owner", "owner_id", "uploaded_at"),
