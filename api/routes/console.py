@@ -13,16 +13,17 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentUser, SessionDep, SettingsDep
-from vidpipe import aws, executions, history, runs
-from vidpipe.db.models import User, Video
-from vidpipe.errors import Forbidden, NotFound, Unavailable
+from api.deps import CurrentUser, SessionDep, SettingsDep, parse_video_id
+from vidpipe import aws, dlq, executions, history, operations, runs
+from vidpipe.contracts import DlqEntry, parse_execution_name
+from vidpipe.db.models import User, Video, VideoStatus
+from vidpipe.errors import BadRequest, Forbidden, NotFound, Unavailable
 from vidpipe.settings import Settings
 
 
@@ -35,7 +36,6 @@ def operator(user: CurrentUser) -> User:
 router = APIRouter(prefix="/api/console", tags=["console"], dependencies=[Depends(operator)])
 
 ExecutionStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
-NOT_FOUND = ("ExecutionDoesNotExist", "ResourceNotFound", "StateMachineDoesNotExist")
 
 
 class Execution(BaseModel):
@@ -56,17 +56,8 @@ class ExecutionPage(BaseModel):
     next_token: str | None
 
 
-def split_name(name: str) -> tuple[uuid.UUID, int] | None:
-    """`<video_id>-<attempt>` -> (video_id, attempt); None for any other name."""
-    head, sep, tail = name.rpartition("-")
-    try:
-        return (uuid.UUID(head), int(tail)) if sep and tail.isdigit() else None
-    except ValueError:
-        return None
-
-
 def _execution(item: dict[str, Any]) -> Execution:
-    parsed = split_name(item["name"])
+    parsed = parse_execution_name(item["name"])
     start, stop = item["startDate"], item.get("stopDate")
     return Execution(
         name=item["name"],
@@ -87,18 +78,14 @@ def _with_videos(session: Session, items: list[Execution]) -> list[Execution]:
     for item in items:
         video = found.get(item.video_id)
         if video is not None:
-            item.title, item.video_status = video.title, str(video.status)
+            item.title, item.video_status = video.title, video.status
     return items
 
 
 def _unavailable(exc: Exception) -> Unavailable:
-    return Unavailable(f"the orchestrator did not answer ({aws_code(exc) or 'network error'})")
-
-
-def aws_code(exc: Exception) -> str:
-    if not isinstance(exc, ClientError):
-        return ""
-    return str(exc.response.get("Error", {}).get("Code", ""))
+    return Unavailable(
+        f"the orchestrator did not answer ({aws.error_code(exc) or 'network error'})"
+    )
 
 
 def list_executions(
@@ -129,7 +116,7 @@ async def executions_list(
     try:
         items, token = await run_in_threadpool(list_executions, settings, status, limit, next_token)
     except (BotoCoreError, ClientError) as exc:
-        if aws_code(exc) == "InvalidToken":
+        if aws.error_code(exc) == "InvalidToken":
             raise NotFound("that page of executions is no longer available") from exc
         raise _unavailable(exc) from exc
     items = await run_in_threadpool(_with_videos, session, items)
@@ -144,7 +131,7 @@ def execution_detail(name: str, settings: Settings) -> dict[str, Any]:
         # The definition this execution ran (the ASL file as deployed, placeholders filled in).
         machine = sfn.describe_state_machine_for_execution(executionArn=arn)
     except ClientError as exc:
-        if aws_code(exc) in NOT_FOUND:
+        if aws.is_not_found(exc):
             raise NotFound(f"no execution {name}") from exc
         raise
     rows = history.timeline(history.fetch_events(arn))
@@ -162,7 +149,7 @@ async def execution_get(name: str, session: SessionDep, settings: SettingsDep):
     """One execution: its summary (with error and cause), the state machine definition it ran
     (to draw the graph from), the path it took and where it failed, and its timeline (the rows of
     `vidpipe history`)."""
-    parsed = split_name(name)
+    parsed = parse_execution_name(name)
     if parsed is None:
         raise NotFound(f"no execution {name}")
     try:
@@ -181,7 +168,7 @@ async def execution_get(name: str, session: SessionDep, settings: SettingsDep):
         else {
             "video_id": str(video.id),
             "title": video.title,
-            "status": str(video.status),
+            "status": video.status,
             "attempt": video.attempt,
             "error": video.error,
         }
@@ -222,7 +209,7 @@ def queue_depths(settings: Settings) -> list[dict[str, Any]]:
 
 def running_jobs(session: Session) -> list[dict[str, Any]]:
     rows = session.scalars(
-        select(Video).where(Video.status == "processing").order_by(Video.processing_at)
+        select(Video).where(Video.status == VideoStatus.processing).order_by(Video.processing_at)
     )
     return [
         {
@@ -256,3 +243,56 @@ async def stats(
     """For the charts: runs processed and failed per hour, the processing time distribution
     (p50, p95) and the estimated cost per day, from the runs recorded in the database."""
     return await run_in_threadpool(runs.stats, session, hours=hours, days=days)
+
+
+class DlqPage(BaseModel):
+    messages: list[DlqEntry]
+
+
+@router.get("/dlq", response_model=DlqPage)
+async def dlq_list(settings: SettingsDep):
+    """The DLQ's messages, read as `vidpipe dlq list` reads them (they stay in the queue)."""
+    try:
+        return DlqPage(messages=await run_in_threadpool(dlq.entries, settings, 100))
+    except (BotoCoreError, ClientError) as exc:
+        raise Unavailable("the DLQ did not answer, try again later") from exc
+
+
+class ActionOut(BaseModel):
+    message: str
+
+
+@router.post("/videos/{video_id}/retry", response_model=ActionOut)
+async def retry(video_id: str, session: SessionDep, settings: SettingsDep):
+    """A new attempt of a failed video, as `vidpipe retry VIDEO_ID` does (the DLQ message stays
+    until a redrive finds it settled). 404 unknown video; 400 when it cannot be retried now."""
+    parsed = parse_video_id(video_id)
+    if parsed is None:
+        raise NotFound("video not found")
+    result = await run_in_threadpool(operations.retry, session, settings, parsed)
+    if result.outcome is operations.RetryOutcome.GONE:
+        raise NotFound("video not found")
+    if result.outcome is not operations.RetryOutcome.RETRIED:
+        raise BadRequest(result.describe())
+    return ActionOut(message=result.describe())
+
+
+class RedriveIn(BaseModel):
+    # Only these videos' messages (like `--video`); none: every message.
+    video_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
+
+
+@router.post("/dlq/redrive", response_model=ActionOut)
+async def redrive(body: RedriveIn, request: Request, settings: SettingsDep):
+    """`vidpipe dlq redrive`: a new attempt per failed (or never started) video in the DLQ; the
+    messages of videos gone, processed or already retried are removed."""
+    only = {str(v) for v in body.video_ids or []}
+    try:
+        outcome = await run_in_threadpool(
+            dlq.redrive, settings, request.app.state.sessionmaker, only
+        )
+    except (BotoCoreError, ClientError) as exc:
+        raise Unavailable("the DLQ did not answer, try again later") from exc
+    return ActionOut(
+        message="; ".join([r.describe() for r in outcome.redriven] + [outcome.describe()])
+    )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 
+from tests.api.conftest import jobs_messages
 from tests.console.conftest import DEFINITION, run_execution
-from vidpipe import aws
+from vidpipe import aws, videos
+from vidpipe.db.models import Video, VideoStatus
 
 ROUTES = [
     ("GET", "/api/console/executions"),
@@ -109,3 +112,118 @@ def test_queue_depths(client, console_settings, operator):
     depths = {q["name"]: q["visible"] for q in answer.json()["queues"]}
     assert depths == {"jobs": 1, "status": 0, "dlq": 2}
     assert answer.json()["running"] == []
+
+
+def _dlq_envelope(video_id: str, attempt: int) -> str:
+    return json.dumps(
+        {
+            "version": 1,
+            "type": "video.failed",
+            "execution": f"{video_id}-{attempt}",
+            "message": {"video_id": video_id, "attempt": attempt},
+            "error": {"Error": "Transcode.Failed", "Cause": "ffmpeg crashed"},
+        }
+    )
+
+
+def _failed_video(client, db, make_player, upload) -> str:
+    video_id = upload(make_player(), title="Broken drill").json()["video_id"]
+    assert videos.mark_failed(db, uuid.UUID(video_id), 1, "processing failed")
+    db.commit()
+    return video_id
+
+
+def _dlq_depth(settings) -> int:
+    attrs = aws.client("sqs").get_queue_attributes(
+        QueueUrl=settings.dlq_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return sum(int(v) for v in attrs.values())
+
+
+def test_dlq_list_then_retry_then_redrive_removes_the_settled_message(
+    client, console_settings, operator, make_player, upload, db
+):
+    video_id = _failed_video(client, db, make_player, upload)
+    aws.client("sqs").send_message(
+        QueueUrl=console_settings.dlq_url, MessageBody=_dlq_envelope(video_id, 1)
+    )
+
+    listed = client.get("/api/console/dlq", headers=operator.headers)
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["messages"] == [
+        {
+            "video_id": video_id,
+            "attempt": 1,
+            "execution": f"{video_id}-1",
+            "error": "Transcode.Failed",
+            "cause": "ffmpeg crashed",
+        }
+    ]
+    # Reading leaves the message in the queue, visible again.
+    assert client.get("/api/console/dlq", headers=operator.headers).json()["messages"]
+
+    retried = client.post(f"/api/console/videos/{video_id}/retry", headers=operator.headers)
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["message"] == f"video {video_id}: attempt 2 ({video_id}-2) queued"
+    db.expire_all()
+    video = db.get(Video, uuid.UUID(video_id))
+    assert (video.attempt, video.status) == (2, VideoStatus.uploaded)
+    sent = [(job["video_id"], job["attempt"]) for job in jobs_messages(console_settings)]
+    assert sent == [(video_id, 1), (video_id, 2)]  # the upload's, then the retry's
+
+    again = client.post(f"/api/console/videos/{video_id}/retry", headers=operator.headers)
+    assert again.status_code == 400
+    assert "only a failed video can be retried" in again.json()["detail"]
+    assert _dlq_depth(console_settings) == 1  # retry leaves the DLQ alone, as the CLI does
+
+    redriven = client.post("/api/console/dlq/redrive", json={}, headers=operator.headers)
+    assert redriven.status_code == 200, redriven.text
+    assert redriven.json()["message"] == "0 redriven, 1 removed (nothing to do), 0 kept"
+    assert _dlq_depth(console_settings) == 0
+
+
+def test_redrive_only_the_chosen_videos(
+    client, console_settings, operator, make_player, upload, db
+):
+    chosen = _failed_video(client, db, make_player, upload)
+    other = _failed_video(client, db, make_player, upload)
+    for video_id in (chosen, other):
+        aws.client("sqs").send_message(
+            QueueUrl=console_settings.dlq_url, MessageBody=_dlq_envelope(video_id, 1)
+        )
+    answer = client.post(
+        "/api/console/dlq/redrive", json={"video_ids": [chosen]}, headers=operator.headers
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["message"] == (
+        f"video {chosen}: attempt 2 ({chosen}-2) queued; 1 redriven, 0 removed (nothing to do), "
+        "0 kept"
+    )
+    db.expire_all()
+    assert db.get(Video, uuid.UUID(chosen)).attempt == 2
+    assert db.get(Video, uuid.UUID(other)).attempt == 1
+    remaining = client.get("/api/console/dlq", headers=operator.headers).json()["messages"]
+    assert [m["video_id"] for m in remaining] == [other]
+
+
+def test_retry_unknown_video_is_404(client, console_settings, operator):
+    for video_id in (uuid.uuid4(), "not-a-uuid"):
+        answer = client.post(f"/api/console/videos/{video_id}/retry", headers=operator.headers)
+        assert answer.status_code == 404
+
+
+def test_cookie_session_needs_the_csrf_header_for_actions(
+    client, console_settings, operator, make_player, upload, db
+):
+    video_id = _failed_video(client, db, make_player, upload)
+    login = client.post(
+        "/api/auth/session", json={"email": operator.email, "password": "s3cret-pass"}
+    )
+    assert login.status_code == 200, login.text
+    assert login.json()["user"]["is_operator"] is True
+    assert client.get("/api/console/queues").status_code == 200  # the cookie authenticates
+    refused = client.post(f"/api/console/videos/{video_id}/retry")
+    assert refused.status_code == 403
+    accepted = client.post(f"/api/console/videos/{video_id}/retry", headers={"X-CSRF": "1"})
+    assert accepted.status_code == 200, accepted.text
