@@ -172,7 +172,9 @@ class PollerService:
                 if self.stopping.is_set():
                     self._release(queue, messages[i:])
                     break
-                outcome = status.handle_status_message(message["Body"], self.session_factory)
+                outcome = status.handle_status_message(
+                    message["Body"], self.session_factory, self.settings
+                )
                 self._count(f"status.{outcome}")
                 if outcome.done:
                     self._delete(queue, message)

@@ -2,9 +2,13 @@
 
 The state machine's MarkProcessing, RecordSuccess and RecordFailure states send a
 `VideoStatusMessage` (docs/messages.md) with `sqs:sendMessage.waitForTaskToken` and wait. The
-poller applies it with `vidpipe.videos.mark_*` (idempotent and attempt-aware), commits, then
-answers with SendTaskSuccess `{"applied": bool, "status": <video status or null>}`; the message is
-deleted only after that, so a crash in between re-applies the same update, harmlessly.
+poller applies it with `vidpipe.videos.mark_*` (idempotent and attempt-aware; the final statuses
+also record the run and its cost), commits, then answers with SendTaskSuccess
+`{"applied": bool, "status": <video status or null>}`; the message is deleted only after that, so
+a crash in between re-applies the same update, harmlessly.
+
+The transcode job's `VideoProgressMessage`s share the queue: applied (current attempt, processing
+only, never backwards) and deleted; nobody waits for them.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vidpipe import aws, videos
-from vidpipe.contracts import VideoStatusMessage
+from vidpipe.contracts import VideoProgressMessage, VideoStatusMessage, status_queue_message
 from vidpipe.db.models import Video
+from vidpipe.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +58,19 @@ def reason_for(error: dict[str, Any] | None) -> str:
     return reason[:MAX_REASON]
 
 
-def apply(session: Session, message: VideoStatusMessage) -> bool:
+def apply(session: Session, message: VideoStatusMessage, settings: Settings) -> bool:
     """Apply one status update; True when it changed (or already matched) the current attempt."""
     if message.status == "processing":
         applied = videos.mark_processing(session, message.video_id, message.attempt)
     elif message.status == "processed":
         if not message.result or "output_key" not in message.result:
             raise ValueError("a processed status needs the job result with output_key")
-        applied = videos.mark_processed(session, message.video_id, message.attempt, message.result)
+        applied = videos.mark_processed(
+            session, message.video_id, message.attempt, message.result, settings
+        )
     else:
         applied = videos.mark_failed(
-            session, message.video_id, message.attempt, reason_for(message.error)
+            session, message.video_id, message.attempt, reason_for(message.error), settings
         )
     session.commit()
     return applied
@@ -72,6 +79,7 @@ def apply(session: Session, message: VideoStatusMessage) -> bool:
 class StatusOutcome(enum.StrEnum):
     ANSWERED = "answered"  # applied and the waiting state answered
     GONE = "gone"  # applied; nobody waits for the token any more
+    PROGRESS = "progress"  # a progress message, applied or stale: deleted
     INVALID = "invalid"  # not a usable status message: deleted
     ERROR = "error"  # kept for another try
 
@@ -80,16 +88,33 @@ class StatusOutcome(enum.StrEnum):
         return self is not StatusOutcome.ERROR
 
 
-def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> StatusOutcome:
-    """Apply one status message and answer its task token."""
+def apply_progress(session_factory: sessionmaker[Session], message: VideoProgressMessage) -> bool:
+    with session_factory() as session:
+        applied = videos.mark_progress(session, message.video_id, message.attempt, message.progress)
+        session.commit()
+    return applied
+
+
+def handle_status_message(
+    body: str, session_factory: sessionmaker[Session], settings: Settings
+) -> StatusOutcome:
+    """Apply one status message and answer its task token (progress messages have none)."""
     try:
-        message = VideoStatusMessage.model_validate_json(body)
+        message = status_queue_message(body)
     except ValidationError as exc:
-        log.error("status message dropped, not a VideoStatusMessage: %s", exc)
+        log.error("status message dropped, not a status or progress message: %s", exc)
         return StatusOutcome.INVALID
+    if isinstance(message, VideoProgressMessage):
+        try:
+            applied = apply_progress(session_factory, message)
+        except Exception:
+            log.exception("progress for %s could not be applied", message.video_id)
+            return StatusOutcome.ERROR
+        log.debug("progress %d%% for video %s: %s", message.progress, message.video_id, applied)
+        return StatusOutcome.PROGRESS
     try:
         with session_factory() as session:
-            applied = apply(session, message)
+            applied = apply(session, message, settings)
             video = session.get(Video, message.video_id)
             status = video.status if video is not None else None
     except ValueError as exc:

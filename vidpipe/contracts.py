@@ -79,6 +79,30 @@ class VideoStatusMessage(BaseModel):
     error: dict[str, Any] | None = None  # failed: Step Functions' {"Error": ..., "Cause": ...}
 
 
+class VideoProgressMessage(BaseModel):
+    """Status queue, `video.progress`: the transcode job's progress of one attempt, sent at most
+    every few seconds, fire-and-forget (no task token, nobody waits). The poller applies it to the
+    current attempt of a processing video, never backwards, and deletes it."""
+
+    version: Literal[1] = SCHEMA_VERSION
+    type: Literal["video.progress"] = "video.progress"
+    video_id: uuid.UUID
+    attempt: int = Field(ge=1)
+    progress: int = Field(ge=0, le=100)
+    sent_at: datetime = Field(default_factory=_now)
+
+
+def status_queue_message(body: str) -> VideoStatusMessage | VideoProgressMessage:
+    """A status-queue body, by its `type` (ValidationError when it is neither)."""
+    try:
+        kind = json.loads(body).get("type")
+    except (ValueError, AttributeError):
+        kind = None
+    if kind == "video.progress":
+        return VideoProgressMessage.model_validate_json(body)
+    return VideoStatusMessage.model_validate_json(body)
+
+
 class StepFunctionsError(BaseModel):
     """Step Functions' error output, as the states pass it on."""
 

@@ -3,13 +3,13 @@ status queue at most every few seconds, fire-and-forget (no task token; the poll
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from datetime import UTC, datetime
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+
+from vidpipe.contracts import VideoProgressMessage
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +53,11 @@ class ProgressSender:
             percent = self._latest
             if percent is None or (self.sent and percent <= self.sent[-1]):
                 continue
-            body = {
-                "version": 1,
-                "type": "video.progress",
-                "video_id": self.video_id,
-                "attempt": self.attempt,
-                "progress": percent,
-                "sent_at": datetime.now(UTC).isoformat(),
-            }
             try:
-                self.client.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(body))
+                body = VideoProgressMessage(
+                    video_id=self.video_id, attempt=self.attempt, progress=percent
+                ).model_dump_json()
+                self.client.send_message(QueueUrl=self.queue_url, MessageBody=body)
                 self.sent.append(percent)
-            except (BotoCoreError, ClientError) as exc:
+            except (BotoCoreError, ClientError, ValueError) as exc:  # ValueError: pydantic
                 log.warning("progress %d%% not sent: %s", percent, exc)

@@ -126,9 +126,9 @@ def _dlq_envelope(video_id: str, attempt: int) -> str:
     )
 
 
-def _failed_video(client, db, make_player, upload) -> str:
+def _failed_video(db, settings, make_player, upload) -> str:
     video_id = upload(make_player(), title="Broken drill").json()["video_id"]
-    assert videos.mark_failed(db, uuid.UUID(video_id), 1, "processing failed")
+    assert videos.mark_failed(db, uuid.UUID(video_id), 1, "processing failed", settings)
     db.commit()
     return video_id
 
@@ -144,7 +144,7 @@ def _dlq_depth(settings) -> int:
 def test_dlq_list_then_retry_then_redrive_removes_the_settled_message(
     client, console_settings, operator, make_player, upload, db
 ):
-    video_id = _failed_video(client, db, make_player, upload)
+    video_id = _failed_video(db, console_settings, make_player, upload)
     aws.client("sqs").send_message(
         QueueUrl=console_settings.dlq_url, MessageBody=_dlq_envelope(video_id, 1)
     )
@@ -186,8 +186,8 @@ def test_dlq_list_then_retry_then_redrive_removes_the_settled_message(
 def test_redrive_only_the_chosen_videos(
     client, console_settings, operator, make_player, upload, db
 ):
-    chosen = _failed_video(client, db, make_player, upload)
-    other = _failed_video(client, db, make_player, upload)
+    chosen = _failed_video(db, console_settings, make_player, upload)
+    other = _failed_video(db, console_settings, make_player, upload)
     for video_id in (chosen, other):
         aws.client("sqs").send_message(
             QueueUrl=console_settings.dlq_url, MessageBody=_dlq_envelope(video_id, 1)
@@ -216,7 +216,7 @@ def test_retry_unknown_video_is_404(client, console_settings, operator):
 def test_cookie_session_needs_the_csrf_header_for_actions(
     client, console_settings, operator, make_player, upload, db
 ):
-    video_id = _failed_video(client, db, make_player, upload)
+    video_id = _failed_video(db, console_settings, make_player, upload)
     login = client.post(
         "/api/auth/session", json={"email": operator.email, "password": "s3cret-pass"}
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 from jobs.transcode import run_job
 from jobs.transcode.progress import ProgressSender
@@ -32,7 +33,8 @@ def test_progress_messages_reach_the_status_queue_increasing(cloud, inputs):  # 
     status = cloud.sqs.create_queue(QueueName="status")["QueueUrl"]
     cloud.s3.upload_file(str(inputs.short_720p), BUCKET, "uploads/c2.mp4")
     arn, token = cloud.start("c2-1")
-    settings = job_settings(token, "uploads/c2.mp4", "c2")
+    video_id = str(uuid.uuid4())
+    settings = job_settings(token, "uploads/c2.mp4", video_id)
     settings.status_queue_url, settings.progress_interval_seconds = status, 0.05
     settings.attempt = 3
     seen = []
@@ -55,7 +57,7 @@ def test_progress_messages_reach_the_status_queue_increasing(cloud, inputs):  # 
         assert {k: body[k] for k in ("version", "type", "video_id", "attempt")} == {
             "version": 1,
             "type": "video.progress",
-            "video_id": "c2",
+            "video_id": video_id,
             "attempt": 3,
         }
         assert "task_token" not in body  # fire-and-forget: nobody waits for an answer
