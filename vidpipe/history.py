@@ -104,10 +104,43 @@ def timeline(events: list[dict]) -> list[dict[str, Any]]:
     return rows
 
 
+def video_events(video_id: str, attempt: int, settings: Settings) -> list[dict]:
+    """The events of the execution `<video_id>-<attempt>`; NoHistory when it does not exist."""
+    return fetch_events(executions.execution_arn(execution_name(video_id, attempt), settings))
+
+
 def video_timeline(video_id: str, attempt: int, settings: Settings) -> list[dict[str, Any]]:
     """The timeline of the execution `<video_id>-<attempt>`; NoHistory when it does not exist."""
-    return timeline(
-        fetch_events(executions.execution_arn(execution_name(video_id, attempt), settings))
+    return timeline(video_events(video_id, attempt, settings))
+
+
+def job_result(events: list[dict]) -> dict[str, Any] | None:
+    """The transcode job's result (its SendTaskSuccess output, with the run's cost figures), from
+    the history itself: `vidpipe history` needs no database to show what a run cost."""
+    for event in reversed(events):
+        details = event.get("taskSucceededEventDetails") or {}
+        if event["type"] == "TaskSucceeded" and details.get("resourceType") == "ecs":
+            try:
+                result = json.loads(details.get("output") or "null")
+            except ValueError:
+                return None
+            return result if isinstance(result, dict) else None
+    return None
+
+
+def format_cost(result: dict[str, Any], cost_usd: float | None) -> str:
+    """One line: what the run used and its estimated price."""
+
+    def figure(key: str, unit: str, scale: float = 1.0) -> str:
+        value = result.get(key)
+        return "?" if value is None else f"{value / scale:.1f} {unit}"
+
+    price = "unknown" if cost_usd is None else f"${cost_usd:.6f}"
+    return (
+        f"cost: {figure('wall_seconds', 's')} wall, {figure('cpu_seconds', 's')} CPU, "
+        f"peak {figure('peak_memory_mb', 'MB')}, in {figure('input_bytes', 'MB', 1e6)}, "
+        f"out {figure('output_bytes', 'MB', 1e6)}, task {result.get('task_vcpu', '?')} vCPU / "
+        f"{result.get('task_memory_gb', '?')} GB: estimated {price} (Fargate prices in settings)"
     )
 
 
