@@ -159,7 +159,7 @@ class PollerService:
                     message["Body"], self.settings, self.session_factory
                 )
                 self._count(f"jobs.{outcome.action}")
-                if outcome.action is jobs.JobAction.STARTED:
+                if outcome.action is jobs.JobAction.STARTED and outcome.execution:
                     self.started_at[outcome.execution] = time.time()
                 if outcome.action.done:
                     self._delete(queue, message)

@@ -14,9 +14,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-SCHEMA_VERSION = 1
-
-
 def execution_name(video_id: uuid.UUID | str, attempt: int) -> str:
     """The Step Functions execution of one attempt; also the API's `task_id`. Deterministic, so a
     duplicate jobs message cannot start a second run (StartExecution is idempotent by name)."""
@@ -50,7 +47,7 @@ class VideoJobMessage(BaseModel):
     """Jobs queue, `video.process`: one per video attempt. Published by the API and the sweeper,
     consumed by the poller, which passes it unchanged as the execution input."""
 
-    version: Literal[1] = SCHEMA_VERSION
+    version: Literal[1] = 1
     type: Literal["video.process"] = "video.process"
     video_id: uuid.UUID
     attempt: int = Field(ge=1)
@@ -114,7 +111,7 @@ class DlqEnvelope(BaseModel):
     """DLQ, `video.failed`: the original jobs message and why its run failed. Sent by the state
     machine's SendToDlq state and by the sweeper when a video's runs keep dying."""
 
-    version: Literal[1] = SCHEMA_VERSION
+    version: Literal[1] = 1
     type: Literal["video.failed"] = "video.failed"
     execution: str | None = None
     message: dict[str, Any]

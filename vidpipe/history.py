@@ -69,7 +69,8 @@ def timeline(events: list[dict]) -> list[dict[str, Any]]:
         row_state = state
         if kind.endswith("StateEntered"):
             state = row_state = details.get("name")
-            entered[state] = when
+            if state is not None:
+                entered[state] = when
         elif kind.endswith("StateExited"):
             row_state = details.get("name", state)
             if row_state in entered:

@@ -206,9 +206,11 @@ def get_own(session: Session, owner: User, video_id: uuid.UUID | None) -> Video:
 
 def delete_own(
     session: Session, owner: User, video_id: uuid.UUID | None, settings: Settings
-) -> None:
-    """Delete a video that is not public: stop its run, remove its files, then its row."""
+) -> uuid.UUID:
+    """Delete a video that is not public: stop its run, remove its files, then its row; return
+    its id."""
     video = get_own(session, owner, video_id)
+    deleted = video.id
     if video.status == VideoStatus.processed:
         raise BadRequest("a processed video is public for voting and cannot be deleted")
     if video.status in (VideoStatus.uploaded, VideoStatus.processing):
@@ -219,3 +221,4 @@ def delete_own(
         raise Unavailable("storage is unavailable, try again later") from exc
     session.delete(video)
     session.commit()
+    return deleted

@@ -114,6 +114,5 @@ def get_video(video_id: str, user: CurrentUser, session: SessionDep, settings: S
 
 @router.delete("/{video_id}", response_model=DeleteOut)
 def delete_video(video_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep):
-    parsed = parse_video_id(video_id)
-    videos.delete_own(session, user, parsed, settings)
-    return DeleteOut(message="video deleted", video_id=parsed)
+    deleted = videos.delete_own(session, user, parse_video_id(video_id), settings)
+    return DeleteOut(message="video deleted", video_id=deleted)

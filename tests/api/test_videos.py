@@ -48,12 +48,11 @@ def test_detail_fields_and_presigned_links(client, make_player, upload, process,
         "processed_url",
         "votes",
         "task_id",
-        # Additive fields: the poster (web) and the transcode progress (console).
-        "poster_url",
-        "progress",
+        "poster_url",  # additive, like processed_url: null until processed
+        "progress",  # additive: the transcode progress, null until the job reports some
     }
     assert body["processed_url"] is None and body["processed_at"] is None
-    assert body["progress"] is None
+    assert body["poster_url"] is None and body["progress"] is None
     assert body["votes"] == 0 and body["task_id"] == f"{video_id}-1"
     query = parse_qs(urlparse(body["original_url"]).query)
     assert query["X-Amz-Expires"] == [str(settings.presign_expiry_seconds)]
@@ -62,6 +61,7 @@ def test_detail_fields_and_presigned_links(client, make_player, upload, process,
     process(video_id)
     body = client.get(f"/api/videos/{video_id}", headers=ana.headers).json()
     assert body["status"] == "processed" and body["processed_at"]
+    assert f"processed/{video_id}/poster.jpg" in body["poster_url"]
     assert f"processed/{video_id}/clip.mp4" in body["processed_url"]
     assert body["uploaded_at"].endswith(("+00:00", "Z"))
 

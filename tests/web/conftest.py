@@ -173,7 +173,7 @@ def web_stack(tmp_path_factory, stack_env) -> Iterator[WebStack]:
     log_path = work / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "vidpipe.cli", "up", "--port", str(port)]
+            [sys.executable, "-m", "cli", "up", "--port", str(port)]
             + ["--data-dir", str(work / "data")],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -228,10 +228,12 @@ def new_page(browser, web_stack) -> Iterator[Callable]:
             else None,
         )
         page.on("pageerror", lambda exc: problems.append(f"uncaught: {exc}"))
+        # ERR_ABORTED is a request the page itself gave up: a navigation away while a fetch was
+        # in flight, or a clip of which the player has read enough. Anything else is a failure.
         page.on(
             "requestfailed",
             lambda r: problems.append(f"request failed: {r.method} {r.url}: {r.failure}")
-            if not _aborted_media(r)
+            if "ERR_ABORTED" not in (r.failure or "")
             else None,
         )
         return page
@@ -240,12 +242,6 @@ def new_page(browser, web_stack) -> Iterator[Callable]:
     for context in contexts:
         context.close()
     assert not problems, "browser errors:\n" + "\n".join(problems)
-
-
-def _aborted_media(request) -> bool:
-    # Chromium cancels a media range request when it has read enough of the file (and when the
-    # page navigates away while a clip is loading): not an error.
-    return request.resource_type == "media" and "ERR_ABORTED" in (request.failure or "")
 
 
 @pytest.fixture

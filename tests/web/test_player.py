@@ -5,6 +5,7 @@ failed with the reason), play the clip, the delete rules, the shareable page."""
 from __future__ import annotations
 
 import re
+import uuid
 
 from playwright.sync_api import expect
 
@@ -13,15 +14,27 @@ from tests.web.conftest import PASSWORD, PROCESSING_TIMEOUT_S
 PROCESSING_MS = PROCESSING_TIMEOUT_S * 1000
 
 
-def _upload(page, title: str, path) -> str:
+# Records the highest value the upload progress bar shows.
+WATCH_PROGRESS = """() => {
+    const bar = document.querySelector('#upload-progress');
+    window.__maxProgress = 0;
+    new MutationObserver(() => {
+      window.__maxProgress = Math.max(window.__maxProgress, bar.value);
+    }).observe(bar, {attributes: true});
+}"""
+
+
+def _upload(page, title: str, path) -> tuple[str, int]:
+    """Upload through the page; returns the video id and the highest progress shown."""
     page.goto("/upload")
+    page.evaluate(WATCH_PROGRESS)
     page.get_by_label("Title").fill(title)
     page.get_by_label("Video file (MP4, at most 100 MB)").set_input_files(str(path))
     page.get_by_role("button", name="Upload").click()
     done = page.locator("#done")
     expect(done).to_contain_text("was uploaded and is queued for processing")
     href = done.get_by_role("link", name="Open its page").get_attribute("href")
-    return href.rsplit("/", 1)[-1]
+    return href.rsplit("/", 1)[-1], page.evaluate("window.__maxProgress")
 
 
 def test_player_signs_up_uploads_watches_processing_plays_and_deletes(
@@ -36,7 +49,7 @@ def test_player_signs_up_uploads_watches_processing_plays_and_deletes(
 
     # Sign up (visible labels), which logs in and leads to the upload page.
     page.goto("/signup")
-    email = f"player-{tmp_path.name[-8:]}@example.com".lower()
+    email = f"maya-{uuid.uuid4().hex[:6]}@example.com"
     for label, value in [
         ("First name", "Maya"),
         ("Last name", "Moore"),
@@ -55,8 +68,9 @@ def test_player_signs_up_uploads_watches_processing_plays_and_deletes(
     # Log out, then log in again with the keyboard only.
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/$"))
-    expect(page.get_by_role("link", name="Log in")).to_be_visible()
-    page.get_by_role("link", name="Log in").click()
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Log in")).to_be_visible()
+    nav.get_by_role("link", name="Log in").click()
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.keyboard.press("Enter")
@@ -79,19 +93,10 @@ def test_player_signs_up_uploads_watches_processing_plays_and_deletes(
     assert uploads_sent == []
 
     # A real upload: the progress bar reaches 100 %.
-    page.evaluate(
-        """() => {
-        const bar = document.querySelector('#upload-progress');
-        window.__maxProgress = 0;
-        new MutationObserver(() => {
-          window.__maxProgress = Math.max(window.__maxProgress, bar.value);
-        }).observe(bar, {attributes: true});
-    }"""
-    )
-    good_id = _upload(page, "Crossover <b>drill</b>", clips["good"])
-    assert page.evaluate("window.__maxProgress") == 100
+    good_id, progress = _upload(page, "Crossover <b>drill</b>", clips["good"])
+    assert progress == 100
     assert len(uploads_sent) == 1
-    broken_id = _upload(page, "Broken file", clips["broken"])
+    broken_id, _ = _upload(page, "Broken file", clips["broken"])
 
     # My videos: statuses change by themselves, without reloading the page.
     page.get_by_role("link", name="My videos").first.click()

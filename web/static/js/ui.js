@@ -72,13 +72,16 @@ export function pager(nav, params, page, hasNext) {
   if (hasNext) nav.append(link(page + 1, "Next page →", "next"));
 }
 
-/** A player for a processed clip: poster shown before it plays, native keyboard controls. */
-export function clipPlayer(url, poster, label) {
+/**
+ * A player for a processed clip: poster shown before it plays, native keyboard controls.
+ * `lazy` (the gallery): with a poster to show, nothing is downloaded before Play.
+ */
+export function clipPlayer(url, poster, label, { lazy = false } = {}) {
   return h("video", {
     src: url,
     poster: poster || undefined,
     controls: true,
-    preload: "metadata",
+    preload: lazy && poster ? "none" : "metadata",
     playsinline: true,
     "aria-label": label,
   });

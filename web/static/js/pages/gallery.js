@@ -10,7 +10,8 @@ const page = pageParam(params);
 const list = $("#videos");
 const message = $("#message");
 
-$("#city").value = city;
+// Only fill the field from the URL: never overwrite what someone typed while the page loaded.
+if (city) $("#city").value = city;
 $("#clear-city").hidden = !city;
 if (city) document.title = `Gallery: ${city} · vidpipe showcase`;
 
@@ -18,7 +19,7 @@ function card(video, user, ownIds) {
   return h(
     "li",
     { className: "card", dataset: { videoId: video.video_id } },
-    clipPlayer(video.processed_url, video.poster_url, `Clip: ${video.title}`),
+    clipPlayer(video.processed_url, video.poster_url, `Clip: ${video.title}`, { lazy: true }),
     h(
       "div",
       { className: "card-body" },

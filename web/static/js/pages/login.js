@@ -7,9 +7,11 @@ const form = $("#login-form");
 const message = $("#message");
 $("#signup-link").href = `/signup?next=${encodeURIComponent(next)}`;
 
-currentUser().then((user) => {
-  if (user) location.replace(next);
-});
+// Already signed in: nothing to do here. (If /api/auth/me fails, the form still works.)
+currentUser().then(
+  (user) => user && location.replace(next),
+  () => {},
+);
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();

@@ -1,5 +1,5 @@
 import { api } from "../api.js";
-import { requireUser } from "../session.js";
+import { loginUrl, requireUser } from "../session.js";
 import { $, formatTime, h, say, statusBadge } from "../ui.js";
 import { NOT_DELETABLE, PENDING, deletable, deleteVideo, poll } from "../videos.js";
 
@@ -106,4 +106,7 @@ async function refresh() {
   return details.some((video) => PENDING.has(video.status));
 }
 
-poll(refresh, (error) => say(message, `Could not refresh: ${error.detail ?? error}`, "error"));
+poll(refresh, (error) => {
+  if (error.status === 401) location.replace(loginUrl()); // the session ended
+  else say(message, `Could not refresh: ${error.detail ?? error}`, "error");
+});

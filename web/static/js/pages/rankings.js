@@ -8,11 +8,12 @@ const city = (params.get("city") ?? "").trim();
 const page = pageParam(params);
 const message = $("#message");
 
-$("#city").value = city;
+// Only fill the field from the URL: never overwrite what someone typed while the page loaded.
+if (city) $("#city").value = city;
 $("#clear-city").hidden = !city;
 $("#rankings-caption").textContent = city ? `Players from ${city}, page ${page}` : `All cities, page ${page}`;
 if (city) document.title = `Rankings: ${city} · vidpipe showcase`;
-currentUser();
+currentUser().catch(() => {}); // only the navigation depends on it here
 
 async function load() {
   const query = new URLSearchParams({ page: String(page), page_size: String(PAGE_SIZE) });

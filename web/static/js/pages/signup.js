@@ -16,9 +16,11 @@ const LABELS = {
   country: "Country",
 };
 
-currentUser().then((user) => {
-  if (user) location.replace(next);
-});
+// Already signed in: nothing to do here. (If /api/auth/me fails, the form still works.)
+currentUser().then(
+  (user) => user && location.replace(next),
+  () => {},
+);
 
 // The same rules as the API, checked first so the player gets the answer at once.
 function problem(body) {

@@ -51,7 +51,6 @@ form.addEventListener("submit", async (event) => {
   showProgress(0);
   try {
     const answer = await uploadVideo(body, showProgress);
-    showProgress(1);
     form.reset();
     done.replaceChildren(
       `“${title}” was uploaded and is queued for processing. `,
