@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+
 def execution_name(video_id: uuid.UUID | str, attempt: int) -> str:
     """The Step Functions execution of one attempt; also the API's `task_id`. Deterministic, so a
     duplicate jobs message cannot start a second run (StartExecution is idempotent by name)."""
@@ -81,7 +82,7 @@ class VideoProgressMessage(BaseModel):
     every few seconds, fire-and-forget (no task token, nobody waits). The poller applies it to the
     current attempt of a processing video, never backwards, and deletes it."""
 
-    version: Literal[1] = SCHEMA_VERSION
+    version: Literal[1] = 1
     type: Literal["video.progress"] = "video.progress"
     video_id: uuid.UUID
     attempt: int = Field(ge=1)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from vidpipe import aws, executions, runs, storage
@@ -112,7 +112,7 @@ def mark_processing(session: Session, video_id: uuid.UUID, attempt: int) -> bool
 def mark_progress(session: Session, video_id: uuid.UUID, attempt: int, progress: int) -> bool:
     """The job's progress of the current attempt of a processing video, never backwards (progress
     messages may arrive late or out of order). One conditional UPDATE: no row lock needed."""
-    changed = session.execute(
+    changed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Video)
         .where(
             Video.id == video_id,

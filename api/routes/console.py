@@ -76,7 +76,7 @@ def _with_videos(session: Session, items: list[Execution]) -> list[Execution]:
         return items
     found = {v.id: v for v in session.scalars(select(Video).where(Video.id.in_(ids)))}
     for item in items:
-        video = found.get(item.video_id)
+        video = found.get(item.video_id) if item.video_id else None
         if video is not None:
             item.title, item.video_status = video.title, video.status
     return items
