@@ -95,7 +95,9 @@ def histogram(values: list[float], buckets: int = 12) -> list[dict[str, float]]:
     if not values:
         return []
     low, high = min(values), max(values)
-    width = (high - low) / buckets or 1.0
+    if high == low:  # one value (or all equal): a one-second range around it
+        low, high = low - 0.5, high + 0.5
+    width = (high - low) / buckets
     counts = [0] * buckets
     for value in values:
         counts[min(int((value - low) / width), buckets - 1)] += 1

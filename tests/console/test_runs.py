@@ -103,3 +103,9 @@ def test_failed_run_without_figures_has_no_price(db, settings, make_player, uplo
     db.commit()
     (run,) = runs.for_video(db, video.id)
     assert run.status == "failed" and run.cost_usd is None and run.wall_seconds is None
+
+
+def test_histogram_of_equal_values_is_centred_on_them():
+    buckets = runs.histogram([7.5, 7.5])
+    assert buckets[0]["start"] == 7.0 and buckets[-1]["end"] == pytest.approx(8.0)
+    assert sum(b["count"] for b in buckets) == 2

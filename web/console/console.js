@@ -180,7 +180,7 @@ export function drawGraph(definition, path) {
     defs.append(
       svg(
         "marker",
-        { id: `arrow-${kind}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+        { id: `arrow-${kind}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" },
         svg("path", { d: "M0,0 L10,5 L0,10 z", class: `arrow arrow--${kind}` }),
       ),
     );
@@ -251,7 +251,7 @@ export function drawGraph(definition, path) {
 
 const CHART_W = 560;
 const CHART_H = 200;
-const PAD = { left: 40, right: 12, top: 14, bottom: 34 };
+const PAD = { left: 56, right: 16, top: 14, bottom: 34 };
 
 function niceMax(value) {
   if (value <= 0) return 1;
@@ -299,10 +299,11 @@ export function barChart(rows, series, { label, format } = {}) {
   rows.forEach((row, i) => {
     series.forEach((s, j) => {
       const v = row[s.key] || 0;
+      if (v <= 0) return; // nothing to draw
       const hgt = (plotH * v) / max;
       const x = PAD.left + i * slot + slot * 0.1 + j * barW;
       root.append(
-        svg("rect", { x, y: PAD.top + plotH - hgt, width: barW, height: hgt, class: `bar ${s.className}` },
+        svg("rect", { x, y: PAD.top + plotH - hgt, width: barW, height: hgt, class: `bar ${s.className}`, "data-value": v },
           svg("title", {}, `${row.label}: ${format ? format(v) : v} ${s.label}`)),
       );
     });
@@ -325,7 +326,7 @@ export function durationChart(data) {
   const root = chartFrame(`Processing time: p50 ${seconds(data.p50)}, p95 ${seconds(data.p95)}, ${data.count} runs`);
   const buckets = data.histogram;
   const max = niceMax(Math.max(0, ...buckets.map((b) => b.count)));
-  yAxis(root, max);
+  yAxis(root, max, (v) => (Number.isInteger(v) ? String(v) : ""));
   const plotW = CHART_W - PAD.left - PAD.right;
   const plotH = CHART_H - PAD.top - PAD.bottom;
   const lo = buckets[0].start;
@@ -343,8 +344,8 @@ export function durationChart(data) {
     root.append(svg("line", { x1: x, x2: x, y1: PAD.top, y2: PAD.top + plotH, class: `marker marker--${name}` }));
     root.append(svg("text", { x: x + 3, y: PAD.top + (name === "p50" ? 10 : 24), class: "tick marker-label" }, `${name} ${seconds(v)}`));
   }
-  for (const v of [lo, (lo + hi) / 2, hi]) {
-    root.append(svg("text", { x: xOf(v), y: CHART_H - PAD.bottom + 16, "text-anchor": "middle", class: "tick" }, seconds(v)));
+  for (const [v, anchor] of [[lo, "start"], [(lo + hi) / 2, "middle"], [hi, "end"]]) {
+    root.append(svg("text", { x: xOf(v), y: CHART_H - PAD.bottom + 16, "text-anchor": anchor, class: "tick" }, seconds(v)));
   }
   return root;
 }
@@ -391,7 +392,7 @@ async function loadOverview() {
   placeChart($("#chart-hourly"), barChart(hourly, [
     { key: "processed", label: "processed", className: "bar--processed" },
     { key: "failed", label: "failed", className: "bar--failed" },
-  ], { label: "Videos processed and failed per hour" }));
+  ], { label: "Videos processed and failed per hour", format: (v) => (Number.isInteger(v) ? String(v) : "") }));
   if (stats.processing_seconds.count) placeChart($("#chart-durations"), durationChart(stats.processing_seconds));
   else emptyChart($("#chart-durations"), "No processed run yet.");
   const days = stats.cost_per_day.map((r) => ({ ...r, label: r.day.slice(5) }));
@@ -488,7 +489,8 @@ async function loadExecution(name) {
         h("td", {}, `${bytes(r.input_bytes)} / ${bytes(r.output_bytes)}`),
         h("td", { className: "num" }, usd(r.cost_usd)))),
   );
-  $("#runs-total").textContent = usd(detail.runs.reduce((sum, r) => sum + (r.cost_usd || 0), 0));
+  const priced = detail.runs.filter((r) => r.cost_usd !== null);
+  $("#runs-total").textContent = priced.length ? usd(priced.reduce((sum, r) => sum + r.cost_usd, 0)) : "–";
   $("#runs").hidden = detail.runs.length === 0;
   $("#runs-empty").hidden = detail.runs.length > 0;
   $("#graph").replaceChildren(drawGraph(detail.definition, detail.path));
@@ -510,16 +512,32 @@ function dlqRow(m) {
     h("td", { className: "actions" }, ...actions));
 }
 
+function dlqBusy(busy) {
+  // Reading the DLQ hides its messages for a moment: no action may start meanwhile (it would
+  // find nothing), and no stale row stays on screen.
+  $("#view-dlq").setAttribute("aria-busy", String(busy));
+  for (const b of document.querySelectorAll("#view-dlq button")) b.disabled = busy;
+}
+
 async function loadDlq() {
-  const data = await api("/api/console/dlq");
-  fill($("#dlq tbody"), data.messages.map(dlqRow));
-  $("#dlq-empty").hidden = data.messages.length > 0;
-  $("#dlq-redrive-all").disabled = data.messages.length === 0;
+  dlqBusy(true);
+  fill($("#dlq tbody"), []);
+  $("#dlq-empty").hidden = true;
+  try {
+    const data = await api("/api/console/dlq");
+    fill($("#dlq tbody"), data.messages.map(dlqRow));
+    $("#dlq-empty").hidden = data.messages.length > 0;
+    dlqBusy(false);
+    $("#dlq-redrive-all").disabled = data.messages.length === 0;
+  } catch (error) {
+    dlqBusy(false);
+    throw error;
+  }
 }
 
 async function dlqAction(path, json) {
   const status = $("#dlq-status");
-  for (const b of document.querySelectorAll("#view-dlq button")) b.disabled = true;
+  dlqBusy(true);
   try {
     const result = await api(path, { method: "POST", json });
     status.textContent = result.message;
@@ -527,7 +545,6 @@ async function dlqAction(path, json) {
   } catch (error) {
     showError(error);
   } finally {
-    for (const b of document.querySelectorAll("#view-dlq button")) b.disabled = false;
     await loadDlq().catch(showError);
   }
 }
