@@ -248,10 +248,12 @@ def test_status_updates_are_idempotent_and_attempt_aware(pipeline_factory):
             version=1, status=status, video_id=vid, attempt=attempt, task_token="t", **kw
         )
 
+    cfg = p.settings
     with p.sessions() as s:
-        assert apply(s, msg("processing")) and apply(s, msg("processing"))
-        assert apply(s, msg("failed", error={"Error": "States.Timeout"}))
+        assert apply(s, msg("processing"), cfg) and apply(s, msg("processing"), cfg)
+        assert apply(s, msg("failed", error={"Error": "States.Timeout"}), cfg)
         # A redelivered "processing" must not bring a failed video back (the bug fixed here).
-        assert not apply(s, msg("processing"))
-        assert not apply(s, msg("processed", attempt=2, result={"output_key": "k"}))  # not current
+        assert not apply(s, msg("processing"), cfg)
+        # Not the current attempt:
+        assert not apply(s, msg("processed", attempt=2, result={"output_key": "k"}), cfg)
     assert p.get(vid).status == "failed"
