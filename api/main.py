@@ -12,6 +12,7 @@ from vidpipe.settings import Settings, get_settings
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    settings.jwt_key()  # refuse to serve without a signing key (raises MissingJwtSecret)
     app = FastAPI(
         title="vidpipe",
         description="Basketball talent showcase: uploads, processing, public voting and rankings.",

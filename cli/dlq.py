@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from cli.common import EnvFile, load_settings, parse_video_id, sessions
+from cli import poller_client
+from cli.common import EnvFile, load_settings, parse_video_id
 from vidpipe import dlq
 
 app = typer.Typer(
@@ -50,11 +51,18 @@ def dlq_redrive(
         list[str] | None, typer.Option("--video", help="Only these video ids (repeatable).")
     ] = None,
     limit: Limit = 100,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the poller's answers.")] = 60,
     env_file: EnvFile = None,
 ) -> None:
     settings = load_settings(env_file)
     only = {str(parse_video_id(v)) for v in video or []}
-    outcome = dlq.redrive(settings, sessions(settings), only, limit)
-    for result in outcome.redriven:
-        typer.echo(result.describe())
+    try:
+        outcome = dlq.redrive(
+            settings, lambda commands: poller_client.retry(settings, commands, timeout), only, limit
+        )
+    except poller_client.NoAnswer as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    for line in outcome.redriven:
+        typer.echo(line)
     typer.echo(outcome.describe())

@@ -26,7 +26,7 @@ from pathlib import Path
 from moto.server import ThreadedMotoServer
 from sqlalchemy import Engine
 
-from localcloud import ecs_shim
+from localcloud import ecs_shim, secrets
 from localcloud.persist import BucketMirror
 from localcloud.runner import LocalFargateRunner
 from poller import sweeper
@@ -214,10 +214,16 @@ class LocalCloud:
             QueueName="vidpipe-status",
             Attributes={"VisibilityTimeout": str(self.status_visibility_timeout)},
         )["QueueUrl"]
+        replies_url = sqs.create_queue(
+            QueueName="vidpipe-replies",
+            # Answers to operators' commands matter for a minute; leftovers are dropped.
+            Attributes={"MessageRetentionPeriod": "300"},
+        )["QueueUrl"]
         self.env.update(
             VIDPIPE_JOBS_QUEUE_URL=jobs_url,
             VIDPIPE_STATUS_QUEUE_URL=status_url,
             VIDPIPE_DLQ_URL=dlq_url,
+            VIDPIPE_REPLIES_QUEUE_URL=replies_url,
         )
         network = self.network = self._create_network()
         self._create_ecs()
@@ -394,6 +400,8 @@ def local_cloud(
     try:
         cloud.start()
         os.environ["VIDPIPE_DATABASE_URL"] = database_url
+        if not os.environ.get("VIDPIPE_JWT_SECRET"):
+            os.environ["VIDPIPE_JWT_SECRET"] = secrets.jwt_secret(cloud.data_dir)
         os.environ.update(settings_env or {})
         get_settings.cache_clear()
         aws.reset_clients()

@@ -40,7 +40,7 @@ def create_access_token(user_id: uuid.UUID, settings: Settings) -> str:
         "iat": now,
         "exp": now + timedelta(seconds=settings.jwt_ttl_seconds),
     }
-    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=ALGORITHM)
+    return jwt.encode(claims, settings.jwt_key(), algorithm=ALGORITHM)
 
 
 class InvalidToken(Exception):
@@ -52,7 +52,7 @@ def user_id_from_token(token: str, settings: Settings) -> uuid.UUID:
     try:
         claims = jwt.decode(
             token,
-            settings.jwt_secret.get_secret_value(),
+            settings.jwt_key(),
             algorithms=[ALGORITHM],
             options={"require": ["exp", "sub"]},
         )

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+MIN_JWT_SECRET_LENGTH = 32
+# The development default earlier versions shipped: published, so never a key.
+KNOWN_WEAK_JWT_SECRETS = frozenset({"change-me-local-only-secret-key-32b"})
+
+
+class MissingJwtSecret(RuntimeError):
+    pass
 
 
 class Settings(BaseSettings):
@@ -20,13 +28,17 @@ class Settings(BaseSettings):
     # Injected from Secrets Manager in the cloud so the URL itself carries no secret.
     database_password: SecretStr | None = None
 
-    jwt_secret: SecretStr = SecretStr("change-me-local-only-secret-key-32b")
+    # No default: a default in the repository would let anyone forge tokens for a server started
+    # without the variable. `vidpipe up` generates one per data directory (localcloud.secrets).
+    jwt_secret: SecretStr | None = None
     jwt_ttl_seconds: int = Field(default=3600, gt=0)
 
     bucket: str = "vidpipe-media"
     jobs_queue_url: str = ""
     status_queue_url: str = ""
     dlq_url: str = ""
+    # Where the poller answers operators' commands (`vidpipe retry`, `vidpipe dlq redrive`).
+    replies_queue_url: str = ""
     state_machine_arn: str = ""
 
     max_upload_bytes: int = 100 * 1024 * 1024
@@ -35,6 +47,31 @@ class Settings(BaseSettings):
     resend_after_seconds: int = 60
 
     max_running_executions: int = Field(default=4, gt=0)
+    # The poller re-counts RUNNING executions (ListExecutions) this often, and when a run it
+    # answered ends: ListExecutions' account-wide refill is 2 per second in most regions.
+    running_count_refresh_seconds: float = Field(default=15.0, gt=0)
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _strong_jwt_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        if secret in KNOWN_WEAK_JWT_SECRETS or len(secret) < MIN_JWT_SECRET_LENGTH:
+            raise ValueError(
+                f"VIDPIPE_JWT_SECRET must be a private random value of at least "
+                f"{MIN_JWT_SECRET_LENGTH} characters"
+            )
+        return value
+
+    def jwt_key(self) -> str:
+        """The token signing key; refuses to work without one."""
+        if self.jwt_secret is None:
+            raise MissingJwtSecret(
+                "VIDPIPE_JWT_SECRET is not set: set it to a private random value "
+                "(`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        return self.jwt_secret.get_secret_value()
 
     # How many proxies in front of the API append to X-Forwarded-For / set X-Forwarded-Proto
     # (1 behind the ALB). 0 trusts neither header: the client address is the socket's peer.

@@ -287,12 +287,10 @@ async def redrive(body: RedriveIn, request: Request, settings: SettingsDep):
     """`vidpipe dlq redrive`: a new attempt per failed (or never started) video in the DLQ; the
     messages of videos gone, processed or already retried are removed."""
     only = {str(v) for v in body.video_ids or []}
+    # The API owns the database: each retry is decided here rather than by the poller.
+    retry_all = dlq.retry_in_database(request.app.state.sessionmaker, settings)
     try:
-        outcome = await run_in_threadpool(
-            dlq.redrive, settings, request.app.state.sessionmaker, only
-        )
+        outcome = await run_in_threadpool(dlq.redrive, settings, retry_all, only, 100)
     except (BotoCoreError, ClientError) as exc:
         raise Unavailable("the DLQ did not answer, try again later") from exc
-    return ActionOut(
-        message="; ".join([r.describe() for r in outcome.redriven] + [outcome.describe()])
-    )
+    return ActionOut(message="; ".join([*outcome.redriven, outcome.describe()]))

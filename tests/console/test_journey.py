@@ -10,11 +10,13 @@ import subprocess
 import sys
 
 import boto3
+import pytest
 from playwright.sync_api import expect
 
 import statemachines
 from tests.web.conftest import PROCESSING_TIMEOUT_S, log_in
 
+pytestmark = pytest.mark.slow
 PROCESSING_MS = PROCESSING_TIMEOUT_S * 1000
 
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 import subprocess
 import time
 
+import pytest
 from typer.testing import CliRunner
 
 from cli import app
 from tests.pipeline.conftest import pipeline_factory  # noqa: F401  (fixture)
 from vidpipe import runs
 from vidpipe.db.models import VideoStatus
+
+pytestmark = pytest.mark.slow
 
 POLICY = {
     "VIDPIPE_MIN_DURATION_SECONDS": "1",

@@ -38,7 +38,7 @@ ANSWERED = (StatusOutcome.ANSWERED, StatusOutcome.GONE)
 @pytest.fixture
 def apply(app, settings):
     def do(body: str) -> StatusOutcome:
-        return handle_status_message(body, app.state.sessionmaker, settings)
+        return handle_status_message(body, app.state.sessionmaker, settings).outcome
 
     return do
 

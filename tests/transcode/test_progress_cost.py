@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
+
 from jobs.transcode import run_job
 from jobs.transcode.progress import ProgressSender
 from jobs.transcode.usage import task_size
@@ -12,6 +14,7 @@ from jobs.transcode.usage import task_size
 from .test_report import BUCKET, cloud, job_settings  # noqa: F401  (cloud: fixture)
 
 
+@pytest.mark.slow  # ffmpeg
 def test_the_result_carries_what_the_run_used(cloud, inputs):  # noqa: F811
     cloud.s3.upload_file(str(inputs.short_720p), BUCKET, "uploads/c1.mp4")
     arn, token = cloud.start("c1-1")
@@ -29,6 +32,7 @@ def test_the_result_carries_what_the_run_used(cloud, inputs):  # noqa: F811
     assert (result["task_vcpu"], result["task_memory_gb"]) == (2.0, 4.0)
 
 
+@pytest.mark.slow  # ffmpeg
 def test_progress_messages_reach_the_status_queue_increasing(cloud, inputs):  # noqa: F811
     status = cloud.sqs.create_queue(QueueName="status")["QueueUrl"]
     cloud.s3.upload_file(str(inputs.short_720p), BUCKET, "uploads/c2.mp4")
