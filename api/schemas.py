@@ -156,6 +156,9 @@ class VideoDetail(BaseModel):
     error: str | None = None
     # Additive: the poster (JPEG) of a processed clip, a time-limited link like processed_url.
     poster_url: str | None = None
+    # Additive: the current attempt's transcode progress, 0..100 while processing (100 once
+    # processed), null before the job reports any.
+    progress: int | None = None
 
 
 class MessageOut(BaseModel):

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     # (1 behind the ALB). 0 trusts neither header: the client address is the socket's peer.
     trusted_proxy_count: int = Field(default=0, ge=0)
 
+    # Estimated price of a transcode run (docs/costs.md). AWS Fargate On-Demand, Linux/X86,
+    # US East (N. Virginia, us-east-1), from https://aws.amazon.com/fargate/pricing/ as published
+    # on 2026-11-28: USD per vCPU-hour and per GB-hour, billed per second with a one-minute
+    # minimum. Other regions cost more: set that region's two prices.
+    fargate_vcpu_hour_usd: float = Field(default=0.04048, ge=0)
+    fargate_gb_hour_usd: float = Field(default=0.004445, ge=0)
+
     @field_validator("jwt_secret")
     @classmethod
     def _strong_jwt_secret(cls, value: SecretStr | None) -> SecretStr | None:

@@ -66,3 +66,21 @@ for _path, (_fragment, _title, _script) in PAGE_ROUTES.items():
 def video_page(video_id: str) -> HTMLResponse:
     """One video's shareable page; the module reads the id from the URL."""
     return _page("video.html", "Video", "video")
+
+
+# The operators' console (web/console/, the console helper's files): the site layout around
+# console.html, with the console's own module instead of one from /static/js/pages/.
+CONSOLE = WEB / "console"
+router.mount("/console/assets", StaticFiles(directory=CONSOLE), name="console-assets")
+
+
+@cache
+def _console_html() -> str:
+    html = render("../console/console.html", "Console", "console")
+    return html.replace("/static/js/pages/console.js", "/console/assets/console.js")
+
+
+@router.get("/console")
+def console_page() -> HTMLResponse:
+    """The console; its data come from /api/console/* (operators only, 403 for others)."""
+    return HTMLResponse(_console_html(), headers=_HEADERS)

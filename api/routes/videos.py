@@ -102,6 +102,7 @@ def get_video(video_id: str, user: CurrentUser, session: SessionDep, settings: S
         task_id=video.execution_name,
         error=video.error if video.status == VideoStatus.failed else None,
         poster_url=storage.presigned_get(video.poster_key, settings) if processed else None,
+        progress=video.progress,
     )
     exclude = {"error"} if detail.error is None else set()
     return JSONResponse(detail.model_dump(mode="json", exclude=exclude))

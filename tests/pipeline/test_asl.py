@@ -92,6 +92,7 @@ def test_states_follow_the_pipeline_policy():
         "VIDPIPE_INPUT_KEY",
         "VIDPIPE_OUTPUT_PREFIX",
         "VIDPIPE_TASK_TOKEN",
+        "VIDPIPE_STATUS_QUEUE_URL",  # where the job sends its video.progress messages
     }
     retry = {e: r for r in transcode["Retry"] for e in r["ErrorEquals"]}
     assert retry["Transcode.InvalidInput"]["MaxAttempts"] == 0
