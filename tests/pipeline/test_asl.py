@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from statelint.linter import Linter
 
 import statemachines
 
@@ -24,7 +25,9 @@ PLACEHOLDERS = {
 }
 VALUES = {
     "ClusterArn": "arn:aws:ecs:eu-west-1:111122223333:cluster/vidpipe",
-    "TranscodeTaskDefinitionArn": "arn:aws:ecs:eu-west-1:111122223333:task-definition/vidpipe-transcode",
+    "TranscodeTaskDefinitionArn": (
+        "arn:aws:ecs:eu-west-1:111122223333:task-definition/vidpipe-transcode"
+    ),
     "TranscodeContainerName": "transcode",
     "SubnetIds": ["subnet-1", "subnet-2"],
     "SecurityGroupIds": ["sg-1"],
@@ -64,6 +67,16 @@ def test_file_and_rendered_definition_pass_asl_validator(tmp_path):
     bad = tmp_path / "broken.asl.json"
     bad.write_text(json.dumps(broken))
     assert _validate(bad).returncode != 0
+
+
+def test_file_and_rendered_definition_pass_statelint():
+    """statelint (PyPI) checks field types asl-validator lets through, e.g. a float BackoffRate."""
+    rendered = json.loads(statemachines.render_definition(VALUES))
+    for definition in (json.loads(statemachines.DEFINITION_PATH.read_text()), rendered):
+        assert Linter.validate(definition) == []
+    broken = json.loads(json.dumps(rendered))
+    broken["States"]["Transcode"]["Retry"][1]["BackoffRate"] = 2
+    assert any("BackoffRate" in problem for problem in Linter.validate(broken))
 
 
 def test_placeholders_are_exactly_the_deploy_contract():
