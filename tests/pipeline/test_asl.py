@@ -106,8 +106,15 @@ def test_states_follow_the_pipeline_policy():
         "VIDPIPE_OUTPUT_PREFIX",
         "VIDPIPE_TASK_TOKEN",
     }
+    # A cold start (Fargate provisioning, image pull, Python start-up) fits before the first beat.
+    assert 240 <= transcode["HeartbeatSeconds"] <= 600
     retry = {e: r for r in transcode["Retry"] for e in r["ErrorEquals"]}
     assert retry["Transcode.InvalidInput"]["MaxAttempts"] == 0
+    # ECS refusing to start the task (capacity, quota, throttled lookups): capped, jittered backoff.
+    for error in ("AmazonECS.Unknown", "ECS.InvalidParameterException", "ECS.AmazonECSException"):
+        r = retry[error]
+        assert r["MaxAttempts"] >= 3 and r["BackoffRate"] > 1 and r["JitterStrategy"] == "FULL"
+        assert r["IntervalSeconds"] < r["MaxDelaySeconds"] <= 600
     for error in (
         "Transcode.Transient",
         "States.HeartbeatTimeout",
