@@ -1,12 +1,13 @@
 """A stand-in for `python -m jobs.transcode` with the same contract (environment in, S3 out,
 SendTaskSuccess / SendTaskFailure), for the failure tests:
 
-    python tests/pipeline/fake_job.py ok|crash-once|hang|invalid|transient-once
+    python tests/pipeline/fake_job.py ok|crash-once|hang|invalid|failed|transient-once
 
 ok: writes processed/<id>/clip.mp4 and poster.jpg and reports the job result.
 crash-once: the first run of a video exits 1 without reporting (as a crash); later runs are ok.
 hang: heartbeats never, reports never, sleeps for ever.
 invalid: reports Transcode.InvalidInput with a player-readable cause.
+failed: reports Transcode.Failed (an operator's cause) on every run.
 transient-once: reports Transcode.Transient on the first run, then ok.
 VIDPIPE_FAKE_STATE_DIR holds the per-video run counters; VIDPIPE_FAKE_SECONDS makes `ok` slower
 (heartbeating every VIDPIPE_HEARTBEAT_SECONDS meanwhile).
@@ -39,6 +40,11 @@ if mode == "invalid":
         taskToken=token,
         error="Transcode.InvalidInput",
         cause="duration 3.0 s is below the 20 s minimum",
+    )
+    sys.exit(0)
+if mode == "failed":
+    sfn.send_task_failure(
+        taskToken=token, error="Transcode.Failed", cause="ffmpeg exited with code 234"
     )
     sys.exit(0)
 if mode == "transient-once" and runs == 1:

@@ -123,8 +123,16 @@ def test_states_follow_the_pipeline_policy():
         "ECS.ThrottlingException",
     ):
         assert retry[error]["MaxAttempts"] >= 1 and retry[error]["BackoffRate"] >= 1
-    assert transcode["Catch"][0]["Next"] == "RecordFailure"
-    for name in ("MarkProcessing", "RecordSuccess", "RecordFailure"):
+    # An unusable upload is the player's, not an outage: its own terminal state, not a failed
+    # execution, no DLQ message. Everything else is recorded, sent to the DLQ, and fails.
+    catch = {e: c["Next"] for c in transcode["Catch"] for e in c["ErrorEquals"]}
+    assert catch == {"Transcode.InvalidInput": "RecordRejection", "States.ALL": "RecordFailure"}
+    assert transcode["Catch"][-1]["ErrorEquals"] == ["States.ALL"]
+    assert states["RecordRejection"]["Next"] == "VideoRejected"
+    assert states["VideoRejected"]["Type"] == "Succeed"
+    assert [c["Next"] for c in states["RecordRejection"]["Catch"]] == ["SendToDlq"]
+    assert states["RecordFailure"]["Next"] == "SendToDlq"
+    for name in ("MarkProcessing", "RecordSuccess", "RecordFailure", "RecordRejection"):
         assert states[name]["Resource"] == "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
         body = states[name]["Parameters"]["MessageBody"]
         assert body["task_token.$"] == "$$.Task.Token" and body["version"] == 1
