@@ -91,7 +91,7 @@ def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> 
         with session_factory() as session:
             applied = apply(session, message)
             video = session.get(Video, message.video_id)
-            status = video.status if video is not None else None
+            status, reason = (video.status, video.error) if video is not None else (None, None)
     except ValueError as exc:
         _fail(message, "Status.InvalidMessage", str(exc))
         return StatusOutcome.INVALID
@@ -108,7 +108,7 @@ def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> 
     try:
         aws.client("stepfunctions").send_task_success(
             taskToken=message.task_token,
-            output=json.dumps({"applied": applied, "status": status}),
+            output=json.dumps({"applied": applied, "status": status, "reason": reason}),
         )
     except ClientError as exc:
         if aws.is_token_gone(exc):

@@ -22,6 +22,8 @@ PLACEHOLDERS = {
     "AssignPublicIp",
     "StatusQueueUrl",
     "DlqUrl",
+    "EventBusName",
+    "ApiBaseUrl",
 }
 VALUES = {
     "ClusterArn": "arn:aws:ecs:eu-west-1:111122223333:cluster/vidpipe",
@@ -34,6 +36,8 @@ VALUES = {
     "AssignPublicIp": "DISABLED",
     "StatusQueueUrl": "https://sqs.eu-west-1.amazonaws.com/111122223333/vidpipe-status",
     "DlqUrl": "https://sqs.eu-west-1.amazonaws.com/111122223333/vidpipe-dlq",
+    "EventBusName": "vidpipe-dev",
+    "ApiBaseUrl": "https://videos.example.com",
 }
 ASL_VALIDATOR = "asl-validator@4.0.0"
 
@@ -128,14 +132,44 @@ def test_states_follow_the_pipeline_policy():
     catch = {e: c["Next"] for c in transcode["Catch"] for e in c["ErrorEquals"]}
     assert catch == {"Transcode.InvalidInput": "RecordRejection", "States.ALL": "RecordFailure"}
     assert transcode["Catch"][-1]["ErrorEquals"] == ["States.ALL"]
-    assert states["RecordRejection"]["Next"] == "VideoRejected"
     assert states["VideoRejected"]["Type"] == "Succeed"
     assert [c["Next"] for c in states["RecordRejection"]["Catch"]] == ["SendToDlq"]
     assert states["RecordFailure"]["Next"] == "SendToDlq"
+    # Each outcome the poller recorded is published once, then ends; a failed publish cannot
+    # change the outcome (caught, and no path in it can be missing: States.ALL does not catch
+    # States.Runtime in AWS).
+    for recorded, check, publish, end, detail_type in (
+        (
+            "RecordSuccess",
+            "IsProcessedRecorded",
+            "PublishProcessed",
+            "Processed",
+            "Video Processed",
+        ),
+        (
+            "RecordRejection",
+            "IsRejectionRecorded",
+            "PublishRejected",
+            "VideoRejected",
+            "Video Failed",
+        ),
+        ("SendToDlq", "IsFailureRecorded", "PublishFailed", "VideoFailed", "Video Failed"),
+    ):
+        assert states[recorded]["Next"] == check and states[check]["Type"] == "Choice"
+        assert states[check]["Default"] == end
+        assert [c["Next"] for c in states[check]["Choices"]][-1] == publish
+        state = states[publish]
+        assert state["Resource"] == "arn:aws:states:::events:putEvents"
+        (entry,) = state["Parameters"]["Entries"]
+        assert entry["EventBusName"] == "${EventBusName}" and entry["Source"] == "vidpipe"
+        assert entry["DetailType"] == detail_type
+        assert entry["Detail"]["url.$"].startswith("States.Format('${ApiBaseUrl}/api/videos/{}'")
+        assert state["Next"] == end and state["ResultPath"] is None
+        assert [(c["ErrorEquals"], c["Next"]) for c in state["Catch"]] == [(["States.ALL"], end)]
     for name in ("MarkProcessing", "RecordSuccess", "RecordFailure", "RecordRejection"):
         assert states[name]["Resource"] == "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
         body = states[name]["Parameters"]["MessageBody"]
         assert body["task_token.$"] == "$$.Task.Token" and body["version"] == 1
     assert states["SendToDlq"]["Resource"] == "arn:aws:states:::sqs:sendMessage"
     assert states["SendToDlq"]["Parameters"]["MessageBody"]["message.$"] == "$$.Execution.Input"
-    assert states["SendToDlq"]["Next"] == "VideoFailed" and states["VideoFailed"]["Type"] == "Fail"
+    assert states["VideoFailed"]["Type"] == "Fail"

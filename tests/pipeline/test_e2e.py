@@ -154,6 +154,8 @@ def test_uploads_through_the_api_come_out_processed_in_s3_and_the_database(
             "IsCurrentAttempt",
             "Transcode",
             "RecordSuccess",
+            "IsProcessedRecorded",
+            "PublishProcessed",
             "Processed",
         ]
         assert rows[-1]["event"] == "ExecutionSucceeded" and rows[-1]["duration_seconds"] > 0
@@ -175,7 +177,13 @@ def test_uploads_through_the_api_come_out_processed_in_s3_and_the_database(
     )
     rows = client.get(f"/api/videos/{vid}/history", headers=auth).json()
     states = [r["state"] for r in rows if r["event"].endswith("StateExited")]
-    assert states[-3:] == ["Transcode", "RecordRejection", "VideoRejected"], states
+    assert states[-5:] == [
+        "Transcode",
+        "RecordRejection",
+        "IsRejectionRecorded",
+        "PublishRejected",
+        "VideoRejected",
+    ], states
     assert p.drain_dlq() == []
     # Other people's history is not theirs to read.
     assert client.get(f"/api/videos/{vid}/history").status_code == 401
