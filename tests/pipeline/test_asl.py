@@ -93,6 +93,31 @@ def test_placeholders_are_exactly_the_deploy_contract():
     assert vpc["Subnets"] == ["subnet-1", "subnet-2"] and vpc["SecurityGroups"] == ["sg-1"]
 
 
+def test_definition_values_take_the_api_origin_as_a_plain_url():
+    common: dict = {
+        "cluster_arn": "c",
+        "task_definition_arn": "t",
+        "subnet_ids": ["s"],
+        "security_group_ids": ["g"],
+        "assign_public_ip": "DISABLED",
+        "status_queue_url": "q",
+        "dlq_url": "d",
+        "event_bus_name": "vidpipe-dev",
+    }
+    values = statemachines.definition_values(api_base_url="https://v.example.com/", **common)
+    assert (values["ApiBaseUrl"], values["EventBusName"]) == (
+        "https://v.example.com",
+        "vidpipe-dev",
+    )
+    rendered = json.loads(statemachines.render_definition(values))
+    detail = rendered["States"]["PublishProcessed"]["Parameters"]["Entries"][0]["Detail"]
+    assert detail["url.$"] == "States.Format('https://v.example.com/api/videos/{}', $.video_id)"
+    # A quote or brace would break the States.Format string literal it is rendered into.
+    for bad in ("", "https://x.example.com/{id}", "https://x.example.com/it's"):
+        with pytest.raises(ValueError):
+            statemachines.definition_values(api_base_url=bad, **common)
+
+
 def test_states_follow_the_pipeline_policy():
     states = json.loads(statemachines.DEFINITION_PATH.read_text())["States"]
     transcode = states["Transcode"]
