@@ -54,6 +54,13 @@ def up(
             help="Run the embedded moto server; --no-local-aws uses the AWS_* / VIDPIPE_* env."
         ),
     ] = True,
+    webhook: Annotated[
+        str | None,
+        typer.Option(
+            help="POST each completion event (Video Processed / Video Failed) to this URL; "
+            "also the VIDPIPE_WEBHOOK_URL setting."
+        ),
+    ] = None,
 ) -> None:
     configure_logging()
     exit_on_sigterm()
@@ -66,9 +73,13 @@ def up(
         upgrade_to_head(settings.sqlalchemy_url)
         uvicorn.run(create_app(settings), host=host, port=port, **SERVER_OPTIONS)
         return
-    with local_cloud(database_url=database_url, host=host, port=port + 1, data_dir=data_dir) as (
-        _cloud,
-        settings,
-    ):
+    with local_cloud(
+        database_url=database_url,
+        host=host,
+        port=port + 1,
+        data_dir=data_dir,
+        api_base_url=f"http://{host}:{port}",
+        webhook_url=webhook,
+    ) as (_cloud, settings):
         # uvicorn installs SIGTERM/SIGINT handlers and returns after a graceful shutdown.
         uvicorn.run(create_app(settings), host=host, port=port, **SERVER_OPTIONS)

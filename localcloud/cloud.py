@@ -27,6 +27,7 @@ from moto.server import ThreadedMotoServer
 from sqlalchemy import Engine
 
 from localcloud import ecs_shim, secrets
+from localcloud import events as local_events
 from localcloud.persist import BucketMirror
 from localcloud.runner import LocalFargateRunner
 from poller import sweeper
@@ -55,6 +56,7 @@ LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "loc
 CLUSTER_NAME = "vidpipe"
 TRANSCODE_FAMILY = "vidpipe-transcode"
 STATE_MACHINE_NAME = "vidpipe-pipeline"
+EVENT_BUS_NAME = "vidpipe-local"
 # The job's processing policy (docs/architecture.md).
 TASK_POLICY_ENV = (
     "VIDPIPE_HEARTBEAT_SECONDS",
@@ -104,6 +106,8 @@ class LocalCloud:
         sweep_interval_seconds: float = 60.0,
         jobs_visibility_timeout: int = 60,
         status_visibility_timeout: int = 30,
+        api_base_url: str = "http://127.0.0.1:8000",
+        webhook_url: str | None = None,
     ):
         self.host = host
         self.port = port
@@ -125,6 +129,11 @@ class LocalCloud:
         self.sweep_interval_seconds = sweep_interval_seconds
         self.jobs_visibility_timeout = jobs_visibility_timeout
         self.status_visibility_timeout = status_visibility_timeout
+        # Completion events: the API origin they link to, and where to deliver them (else the
+        # VIDPIPE_WEBHOOK_URL setting; neither: they stay on the local bus).
+        self.api_base_url = api_base_url
+        self.webhook_url = webhook_url
+        self.forwarder: local_events.WebhookForwarder | None = None
         self._server: ThreadedMotoServer | None = None
         self._holds_lock = False
         self._previous_sfn_config: dict | None = None
@@ -225,6 +234,8 @@ class LocalCloud:
             VIDPIPE_DLQ_URL=dlq_url,
             VIDPIPE_REPLIES_QUEUE_URL=replies_url,
         )
+        local_events.create_bus(EVENT_BUS_NAME)
+        self.env["VIDPIPE_EVENT_BUS_NAME"] = EVENT_BUS_NAME
         network = self.network = self._create_network()
         self._create_ecs()
         self.env["VIDPIPE_STATE_MACHINE_ARN"] = self._create_state_machine(
@@ -284,6 +295,8 @@ class LocalCloud:
                     assign_public_ip="DISABLED",
                     status_queue_url=status_url,
                     dlq_url=dlq_url,
+                    event_bus_name=EVENT_BUS_NAME,
+                    api_base_url=self.api_base_url,
                 )
             )
         )
@@ -342,6 +355,12 @@ class LocalCloud:
             ),
         )
         self.runner.start()
+        webhook_url = self.webhook_url or settings.webhook_url
+        if webhook_url:
+            self.forwarder = local_events.WebhookForwarder(
+                local_events.route_to_queue(EVENT_BUS_NAME), webhook_url
+            )
+            self.forwarder.start()
         if self.with_poller:
             self.poller = PollerService(
                 settings,
@@ -352,6 +371,9 @@ class LocalCloud:
             self.poller.start()
 
     def stop(self) -> None:
+        if self.forwarder is not None:
+            self.forwarder.stop()
+            self.forwarder = None
         if self.poller is not None:
             self.poller.stop()
             self.poller = None

@@ -145,7 +145,7 @@ def _handle_status(
         with session_factory() as session:
             applied = apply(session, message, settings)
             video = session.get(Video, message.video_id)
-            status = video.status if video is not None else None
+            status, reason = (video.status, video.error) if video is not None else (None, None)
     except ValueError as exc:
         _fail(message, "Status.InvalidMessage", str(exc))
         return StatusResult(StatusOutcome.INVALID)
@@ -163,7 +163,7 @@ def _handle_status(
     try:
         aws.client("stepfunctions").send_task_success(
             taskToken=message.task_token,
-            output=json.dumps({"applied": applied, "status": status}),
+            output=json.dumps({"applied": applied, "status": status, "reason": reason}),
         )
     except ClientError as exc:
         if aws.is_token_gone(exc):

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # Where the poller answers operators' commands (`vidpipe retry`, `vidpipe dlq redrive`).
     replies_queue_url: str = ""
     state_machine_arn: str = ""
+    # Where the state machine publishes the completion events (docs/messages.md); the local cloud
+    # delivers them to webhook_url when it is set (`vidpipe up --webhook URL`).
+    event_bus_name: str = ""
+    webhook_url: str = ""
 
     max_upload_bytes: int = 100 * 1024 * 1024
     presign_expiry_seconds: int = Field(default=900, gt=0)

@@ -29,19 +29,43 @@ def _dlq_for(p, vid) -> list[dict]:
     return [b for b in p.drain_dlq() if b.get("message", {}).get("video_id") == str(vid)]
 
 
-def test_invalid_input_fails_without_retry_with_a_readable_reason_and_a_dlq_message(
+def test_an_unusable_upload_is_rejected_with_the_players_reason_and_no_dlq_message(
     pipeline_factory,
 ):
+    """Transcode.InvalidInput is the player's file, not an outage: the video is failed with the
+    job's reason, nothing goes to the DLQ, and the execution ends in its own terminal state
+    without failing (so the ExecutionsFailed alarm does not see it)."""
     p = pipeline_factory("invalid")
     vid = p.video()
     v = p.wait_status(vid, ("failed",))
     assert v.error == real_rejection()  # the job's own sentence, as the player reads it
-    assert p.wait_execution_done(vid)["status"] == "FAILED"
+    assert p.wait_execution_done(vid)["status"] == "SUCCEEDED"
     assert p.transcode_runs(vid) == 1 and p.fake_runs(vid) == 1  # no retry
+    entered = [
+        e["stateEnteredEventDetails"]["name"] for e in p.events(vid) if "StateEntered" in e["type"]
+    ]
+    assert entered[-4:] == [
+        "RecordRejection",
+        "IsRejectionRecorded",
+        "PublishRejected",
+        "VideoRejected",
+    ]
+    assert "SendToDlq" not in entered and "RecordFailure" not in entered
+    assert _dlq_for(p, vid) == []
+    p.wait_no_tasks()
+
+
+def test_a_failing_job_is_retried_once_then_fails_into_the_dlq(pipeline_factory):
+    p = pipeline_factory("failed")
+    vid = p.video()
+    v = p.wait_status(vid, ("failed",))
+    assert v.error == "processing failed; please try again later or upload another file"
+    assert p.wait_execution_done(vid)["status"] == "FAILED"
+    assert p.transcode_runs(vid) == 2 and p.fake_runs(vid) == 2  # Transcode.Failed: one retry
     (dlq,) = _dlq_for(p, vid)
     assert dlq["type"] == "video.failed" and dlq["execution"] == f"{vid}-1"
     assert dlq["message"]["attempt"] == 1 and dlq["message"]["input_key"] == f"uploads/{vid}.mp4"
-    assert dlq["error"]["Error"] == "Transcode.InvalidInput"
+    assert dlq["error"] == {"Error": "Transcode.Failed", "Cause": "ffmpeg exited with code 234"}
     p.wait_no_tasks()
 
 
@@ -97,7 +121,7 @@ def test_a_transient_failure_is_retried_then_processed(pipeline_factory):
 
 
 def test_dlq_redrive_starts_a_new_attempt_and_removes_what_needs_nothing(pipeline_factory):
-    p = pipeline_factory("invalid")
+    p = pipeline_factory("failed")
     vid = p.video()
     p.wait_status(vid, ("failed",))
     p.wait_execution_done(vid)

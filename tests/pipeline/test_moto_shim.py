@@ -128,3 +128,20 @@ def test_moto_still_drops_the_cause_of_send_task_failure(pipeline_factory):
         ecs_shim.install()
     assert not causes[False], REMOVE
     assert causes[True] == "why"
+
+
+def test_moto_still_has_no_ecs_error_names():
+    """The shim names ECS failures as AWS does (AmazonECS.Unknown, ECS.<code>); moto's ECS
+    integration inherits the generic States.Runtime mapping."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (  # noqa: E501
+        StateTaskServiceEcs,
+    )
+
+    ecs_shim.uninstall()
+    try:
+        assert "_from_error" not in StateTaskServiceEcs.__dict__, (
+            "moto's ECS integration maps its own errors now: check whether ecs_shim._from_error "
+            "is still needed (tests/pipeline/test_ecs_retry.py)"
+        )
+    finally:
+        ecs_shim.install()
