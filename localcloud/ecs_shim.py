@@ -7,6 +7,10 @@ this process, as `LocalCloud` does). Remove when tests/pipeline/test_moto_shim.p
    converts the parameters to the operation's input shape, and the response back, with botocore's
    service model - the conversion AWS itself documents for service integrations.
 2. The SendTaskFailure handler drops `cause`, so the player would never see the job's reason.
+3. A `.waitForTaskToken` state keeps one task token across its Retry attempts, and the next
+   attempt's first callback or heartbeat reads the previous attempt's stored outcome: a retry after
+   SendTaskFailure fails as soon as the new job heartbeats. AWS issues a fresh token per attempt;
+   so does this shim, and the previous token is refused (TaskDoesNotExist), as AWS refuses it.
 """
 
 from __future__ import annotations
@@ -55,7 +59,23 @@ def _send_task_failure(self):
     return EmptyResult()
 
 
+def _evaluate_with_timeout(self, env):
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerLeft
+
+    context = env.states.context_object.context_object_data
+    if context.get("State", {}).get("RetryCount") and "Task" in context:
+        previous = env.callback_pool_manager.get(context["Task"]["Token"])
+        if previous is not None:
+            previous.report(CallbackConsumerLeft())
+        env.callback_pool_manager.add(env.states.context_object.update_task_token())
+    return ExecutionState._evaluate_with_timeout(self, env)
+
+
 def _targets():
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (  # noqa: E501
+        StateTaskServiceCallback,
+    )
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (  # noqa: E501
         StateTaskServiceEcs,
     )
@@ -65,6 +85,7 @@ def _targets():
         (StateTaskServiceEcs, "_normalise_parameters", _normalise_parameters),
         (StateTaskServiceEcs, "_normalise_response", _normalise_response),
         (StepFunctionResponse, "send_task_failure", _send_task_failure),
+        (StateTaskServiceCallback, "_evaluate_with_timeout", _evaluate_with_timeout),
     ]
 
 

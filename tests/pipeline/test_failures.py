@@ -7,12 +7,14 @@ import json
 import threading
 import time
 
+import pytest
+from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
 from cli import app
 from poller import jobs, sweeper
 from poller.service import PollerService
-from vidpipe import videos
+from vidpipe import aws, videos
 from vidpipe.db.models import Video
 
 
@@ -84,6 +86,26 @@ def test_a_transient_failure_is_retried_then_processed(pipeline_factory):
     vid = p.video()
     p.wait_status(vid, ("processed",), timeout=30)
     assert p.transcode_runs(vid) == 2 and p.fake_runs(vid) == 2
+    assert _dlq_for(p, vid) == []
+
+
+def test_a_retry_after_a_reported_failure_runs_longer_than_a_heartbeat_and_succeeds(
+    pipeline_factory,
+):
+    """The retry heartbeats 4 times (every 1 s) before reporting. Moto kept one task token per
+    state and handed the first attempt's stored failure to the retry's first heartbeat, so the
+    video ended failed; AWS (and the shim) give each attempt its own token."""
+    p = pipeline_factory("transient-then-slow")
+    vid = p.video()
+    v = p.wait_status(vid, timeout=40)
+    assert v.status == "processed", v.error
+    assert p.wait_execution_done(vid)["status"] == "SUCCEEDED"
+    assert p.transcode_runs(vid) == 2 and p.fake_runs(vid) == 2
+    first, second = (p.state_dir / f"{vid}.tokens").read_text().split()
+    assert first != second
+    with pytest.raises(ClientError) as refused:  # the first attempt's token is gone, as in AWS
+        p.sfn.send_task_heartbeat(taskToken=first)
+    assert aws.is_token_gone(refused.value)
     assert _dlq_for(p, vid) == []
 
 
