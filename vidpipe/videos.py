@@ -21,7 +21,7 @@ from vidpipe import aws, executions, storage
 from vidpipe.contracts import VideoJobMessage, output_prefix_for
 from vidpipe.db.models import User, Video, VideoStatus, utcnow
 from vidpipe.errors import BadRequest, Forbidden, NotFound, Unavailable
-from vidpipe.settings import Settings
+from vidpipe.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +108,21 @@ def mark_processing(session: Session, video_id: uuid.UUID, attempt: int) -> bool
 
 
 def mark_processed(
-    session: Session, video_id: uuid.UUID, attempt: int, result: dict[str, Any]
+    session: Session,
+    video_id: uuid.UUID,
+    attempt: int,
+    result: dict[str, Any],
+    settings: Settings | None = None,
 ) -> bool:
-    """Record the job's output; the video becomes public. Idempotent."""
+    """Record the job's output; the video becomes public. Idempotent.
+
+    Output that lands after its video was deleted is removed: `delete_own` removed the files that
+    existed then, the job wrote after. (A stale attempt's output is left alone: it shares the
+    prefix with the current attempt's.) `settings` defaults to this process's."""
     video = _current(session, video_id, attempt)
+    if video is None and session.get(Video, video_id) is None:
+        storage.delete_objects([], [output_prefix_for(video_id)], settings or get_settings())
+        return False
     if video is None or video.status == VideoStatus.processed:
         return False
     video.status = VideoStatus.processed

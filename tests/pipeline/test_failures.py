@@ -277,3 +277,32 @@ def test_status_updates_are_idempotent_and_attempt_aware(pipeline_factory):
         assert not apply(s, msg("processing"))
         assert not apply(s, msg("processed", attempt=2, result={"output_key": "k"}))  # not current
     assert p.get(vid).status == "failed"
+
+
+def test_output_that_lands_after_its_video_was_deleted_is_removed(pipeline_factory):
+    from poller.status import VideoStatusMessage, apply
+
+    p = pipeline_factory("ok", with_workers=False)
+    gone, retried = p.video(publish=False), p.video(publish=False)
+    for vid in (gone, retried):
+        for name in ("clip.mp4", "poster.jpg"):
+            p.s3.put_object(Bucket=p.settings.bucket, Key=f"processed/{vid}/{name}", Body=b"x")
+    with p.sessions() as s:
+        s.delete(s.get(Video, gone))  # deleted while its job was writing the output
+        s.get(Video, retried).attempt = 2  # attempt 1's output shares attempt 2's prefix
+        s.commit()
+
+    def processed(vid) -> VideoStatusMessage:
+        result = {"output_key": f"processed/{vid}/clip.mp4"}
+        return VideoStatusMessage(
+            version=1, status="processed", video_id=vid, attempt=1, task_token="t", result=result
+        )
+
+    def keys(vid) -> list[str]:
+        listed = p.s3.list_objects_v2(Bucket=p.settings.bucket, Prefix=f"processed/{vid}/")
+        return sorted(o["Key"] for o in listed.get("Contents", []))
+
+    with p.sessions() as s:
+        assert not apply(s, processed(gone)) and not apply(s, processed(retried))
+    assert keys(gone) == []
+    assert keys(retried) == [f"processed/{retried}/clip.mp4", f"processed/{retried}/poster.jpg"]
