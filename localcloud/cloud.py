@@ -3,7 +3,7 @@ run beside the API (the local Fargate runner and the poller). `local_cloud()` is
 
 Moto keeps everything in memory, so the resources are created anew on every start; the database
 is the source of truth that survives restarts (`start_workers` re-drives what a restart left
-unfinished).
+unfinished), and `localcloud.persist` keeps the bucket and the DLQ under the data directory.
 
 Resources: the media bucket; the jobs queue (redrive to the DLQ), the status queue and the DLQ;
 an ECS cluster and the transcode task definition (`python -m jobs.transcode`, container
@@ -27,7 +27,7 @@ from moto.server import ThreadedMotoServer
 from sqlalchemy import Engine
 
 from localcloud import ecs_shim
-from localcloud.persist import BucketMirror
+from localcloud.persist import BucketMirror, Mirrors, QueueMirror
 from localcloud.runner import LocalFargateRunner
 from poller import sweeper
 from poller.service import PollerService
@@ -99,7 +99,7 @@ class LocalCloud:
         runner_concurrency: int | None = None,
         runner_poll_seconds: float = 0.1,
         poller: bool = True,
-        persist_bucket: bool = True,
+        persist: bool = True,
         poller_wait_seconds: int = 5,
         sweep_interval_seconds: float = 60.0,
         jobs_visibility_timeout: int = 60,
@@ -120,7 +120,7 @@ class LocalCloud:
         self.runner_concurrency = runner_concurrency or os.cpu_count() or 1
         self.runner_poll_seconds = runner_poll_seconds
         self.with_poller = poller
-        self.persist_bucket = persist_bucket
+        self.persist = persist
         self.poller_wait_seconds = poller_wait_seconds
         self.sweep_interval_seconds = sweep_interval_seconds
         self.jobs_visibility_timeout = jobs_visibility_timeout
@@ -135,14 +135,15 @@ class LocalCloud:
         self.task_definition_arn = ""
         self.runner: LocalFargateRunner | None = None
         self.poller: PollerService | None = None
-        self.mirror: BucketMirror | None = None
+        self.mirror: Mirrors | None = None
 
     @property
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> dict[str, str]:
-        """Start moto, point this process's boto3 at it, create resources; return the settings env."""
+        """Start moto, point this process's boto3 at it, create resources; return the settings
+        env."""
         if not _server_lock.acquire(blocking=False):
             raise RuntimeError("a local cloud is already running in this process")
         self._holds_lock = True
@@ -308,11 +309,21 @@ class LocalCloud:
         """Start what runs beside the API: the Fargate runner and the poller, after re-driving
         what the previous run left unfinished (moto lost its queues and executions; the
         database did not)."""
-        if self.persist_bucket:
-            self.mirror = BucketMirror(self.env["VIDPIPE_BUCKET"], self.data_dir / "s3")
+        if self.persist:
+            self.mirror = Mirrors(
+                [
+                    BucketMirror(self.env["VIDPIPE_BUCKET"], self.data_dir / "s3"),
+                    QueueMirror(
+                        self.env["VIDPIPE_DLQ_URL"],
+                        self.data_dir / "sqs",
+                        account=LOCAL_ACCOUNT,
+                        region=LOCAL_REGION,
+                    ),
+                ]
+            )
             restored = self.mirror.restore()
-            if restored:
-                log.info("restored %d object(s) into the local bucket", restored)
+            if any(restored.values()):
+                log.info("restored into the local cloud: %s", restored)
             self.mirror.start()
         self._engine = make_engine(settings.sqlalchemy_url)
         sessions = session_factory(self._engine)
