@@ -6,6 +6,7 @@ command only where it is present.
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import Annotated
@@ -65,9 +66,21 @@ def up(
         upgrade_to_head(settings.sqlalchemy_url)
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
         return
-    with local_cloud(database_url=database_url, host=host, port=port + 1, data_dir=data_dir) as (
-        _cloud,
-        settings,
-    ):
-        # uvicorn installs SIGTERM/SIGINT handlers and returns after a graceful shutdown.
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    try:
+        with local_cloud(
+            database_url=database_url, host=host, port=port + 1, data_dir=data_dir
+        ) as (_cloud, settings):
+            # uvicorn installs SIGTERM/SIGINT handlers, returns after a graceful shutdown (requests
+            # in flight get a bounded time: `vidpipe up` exits within 5 s of SIGTERM) and then
+            # re-raises the signal (exit_on_sigterm: SystemExit).
+            uvicorn.run(
+                create_app(settings),
+                host=host,
+                port=port,
+                log_level="info",
+                timeout_graceful_shutdown=1,
+            )
+    finally:
+        # Everything is stopped. The interpreter's final garbage collections would walk moto's
+        # and botocore's object graphs for seconds; frozen objects are skipped.
+        gc.freeze()

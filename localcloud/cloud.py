@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -104,6 +105,8 @@ class LocalCloud:
         sweep_interval_seconds: float = 60.0,
         jobs_visibility_timeout: int = 60,
         status_visibility_timeout: int = 30,
+        stop_seconds: float = 1.5,
+        task_stop_grace_seconds: float = 1.5,
     ):
         self.host = host
         self.port = port
@@ -125,6 +128,8 @@ class LocalCloud:
         self.sweep_interval_seconds = sweep_interval_seconds
         self.jobs_visibility_timeout = jobs_visibility_timeout
         self.status_visibility_timeout = status_visibility_timeout
+        self.stop_seconds = stop_seconds
+        self.task_stop_grace_seconds = task_stop_grace_seconds
         self._server: ThreadedMotoServer | None = None
         self._holds_lock = False
         self._previous_sfn_config: dict | None = None
@@ -341,6 +346,7 @@ class LocalCloud:
             local_env=self.task_local_env(),
             concurrency=self.runner_concurrency,
             poll_seconds=self.runner_poll_seconds,
+            stop_grace_seconds=self.task_stop_grace_seconds,
             execution_of=lambda env: executions.execution_arn(
                 execution_name(env.get("VIDPIPE_VIDEO_ID", ""), int(env.get("VIDPIPE_ATTEMPT", 0))),
                 settings,
@@ -357,11 +363,21 @@ class LocalCloud:
             self.poller.start()
 
     def stop(self) -> None:
+        """Stop everything within about `stop_seconds` (SIGTERM to `vidpipe up` must end it
+        promptly): every worker is told at once; the poller then gets a bounded drain (a long poll
+        in flight is not waited for: an unacknowledged message comes back, handling is
+        idempotent); running tasks get `task_stop_grace_seconds` before SIGKILL (a restart
+        re-drives their videos anyway)."""
+        deadline = time.monotonic() + self.stop_seconds
         if self.poller is not None:
-            self.poller.stop()
+            self.poller.stopping.set()
+        if self.runner is not None:
+            self.runner.signal_stop()
+        if self.poller is not None:
+            self.poller.stop(timeout=max(0.1, deadline - time.monotonic()))
             self.poller = None
         if self.runner is not None:
-            self.runner.stop()
+            self.runner.stop(timeout=max(0.1, deadline - time.monotonic()))
             self.runner = None
         if self.mirror is not None:
             self.mirror.stop()

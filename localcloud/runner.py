@@ -107,11 +107,16 @@ class LocalFargateRunner:
         self._thread = threading.Thread(target=self._loop, name="fargate-runner", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop watching; terminate running tasks (SIGTERM, then SIGKILL after a grace period)."""
+    def signal_stop(self) -> None:
+        """Stop watching (returns at once; `stop` finishes the job)."""
+        self._stop.set()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop watching; terminate running tasks (SIGTERM, then SIGKILL after
+        `stop_grace_seconds`). The loop gets `timeout` to finish its ECS call in flight."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=timeout)
         for task in list(self._running.values()):
             self._terminate(task, "the local runner stopped", graceful=True)
         deadline = time.monotonic() + self.stop_grace_seconds
