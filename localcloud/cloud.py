@@ -101,7 +101,7 @@ class LocalCloud:
         runner_poll_seconds: float = 0.1,
         poller: bool = True,
         persist: bool = True,
-        poller_wait_seconds: int = 5,
+        poller_wait_seconds: int = 20,
         sweep_interval_seconds: float = 60.0,
         jobs_visibility_timeout: int = 60,
         status_visibility_timeout: int = 30,
@@ -179,7 +179,7 @@ class LocalCloud:
 
     @staticmethod
     def quiet_logs() -> None:
-        """The moto server logs every request (the runner polls ECS ten times a second) and its
+        """The moto server logs every request (the runner and the poller poll it) and its
         Step Functions interpreter logs every expected state failure as an error with the whole
         state dumped; the execution history has all of it."""
         for name in ("werkzeug", "botocore", "moto.stepfunctions.parser"):
@@ -317,7 +317,9 @@ class LocalCloud:
         if self.persist:
             self.mirror = Mirrors(
                 [
-                    BucketMirror(self.env["VIDPIPE_BUCKET"], self.data_dir / "s3"),
+                    BucketMirror(
+                        self.env["VIDPIPE_BUCKET"], self.data_dir / "s3", account=LOCAL_ACCOUNT
+                    ),
                     QueueMirror(
                         self.env["VIDPIPE_DLQ_URL"],
                         self.data_dir / "sqs",
@@ -347,6 +349,7 @@ class LocalCloud:
             concurrency=self.runner_concurrency,
             poll_seconds=self.runner_poll_seconds,
             stop_grace_seconds=self.task_stop_grace_seconds,
+            tasks_hint=self._ecs_task_count,
             execution_of=lambda env: executions.execution_arn(
                 execution_name(env.get("VIDPIPE_VIDEO_ID", ""), int(env.get("VIDPIPE_ATTEMPT", 0))),
                 settings,
@@ -361,6 +364,14 @@ class LocalCloud:
                 sweep_interval_seconds=self.sweep_interval_seconds,
             )
             self.poller.start()
+
+    @staticmethod
+    def _ecs_task_count() -> int:
+        """How many tasks moto's ECS holds for the cluster (never fewer: stopped ones stay), read
+        in this process at no cost: the runner lists the cluster only when this moves."""
+        from moto.ecs.models import ecs_backends
+
+        return len(ecs_backends[LOCAL_ACCOUNT][LOCAL_REGION].tasks.get(CLUSTER_NAME, {}))
 
     def stop(self) -> None:
         """Stop everything within about `stop_seconds` (SIGTERM to `vidpipe up` must end it

@@ -5,13 +5,15 @@ dead-letter messages (the database does not hold those).
 `Mirrors` runs the mirrors' `sync` every `interval` seconds in one thread, and once more on stop;
 each mirror's `restore` puts its copy back after a start.
 - `BucketMirror` copies new or changed objects to `<data_dir>/s3/<bucket>/<key>` (and removes
-  deleted ones) through the S3 API. An object written less than `interval` before a hard kill can be
-  missing after it: its video then fails with "the uploaded file was not found" instead of being
-  lost silently.
+  deleted ones) through the S3 API. An object written less than `interval` before a hard kill can
+  be missing after it: its video then fails with "the uploaded file was not found" instead of
+  being lost silently.
 - `QueueMirror` writes a queue's message bodies to `<data_dir>/sqs/<queue>.json` when they change.
-  SQS has no way to list messages without receiving them (which would hide them from `vidpipe dlq`
-  and count as deliveries), so it reads moto's queue in this process, as `ecs_shim` patches it.
   Restored messages are sent anew: new ids and sent times, same bodies.
+Both find changes by reading moto's backends in this process (the moto server runs here, as
+`ecs_shim` needs): SQS cannot list messages without receiving them (which would hide them from
+`vidpipe dlq` and count as deliveries), and listing the bucket over HTTP four times a second was
+most of an idle stack's CPU.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ log = logging.getLogger(__name__)
 
 
 class BucketMirror:
-    def __init__(self, bucket: str, root: Path):
+    def __init__(self, bucket: str, root: Path, *, account: str):
         self.bucket = bucket
         self.root = Path(root) / bucket
+        self.account = account
         self._etags: dict[str, str] = {}
 
     def _path(self, key: str) -> Path:
@@ -47,19 +50,32 @@ class BucketMirror:
         s3 = aws.client("s3")
         count = 0
         if self.root.exists():
-            for path in sorted(p for p in self.root.rglob("*") if p.is_file()):
+            files = (p for p in self.root.rglob("*") if p.is_file() and p.suffix != ".part")
+            for path in sorted(files):
                 key = path.relative_to(self.root).as_posix()
                 s3.upload_file(str(path), self.bucket, key)
                 count += 1
         self.sync()
         return count
 
+    def _listing(self) -> dict[str, str]:
+        """Key -> ETag, read from moto in this process: ListObjects over HTTP four times a second
+        was most of an idle stack's CPU."""
+        from moto.s3.models import s3_backends
+
+        keys = s3_backends[self.account]["aws"].get_bucket(self.bucket).keys
+        for _ in range(10):
+            try:
+                return {name: key.etag for name, key in keys.items()}
+            except (RuntimeError, KeyError, IndexError):  # the server thread wrote meanwhile
+                continue
+        raise RuntimeError(f"bucket {self.bucket} kept changing while listed")
+
     def sync(self) -> None:
+        current = self._listing()
+        if current == self._etags:
+            return
         s3 = aws.client("s3")
-        current: dict[str, str] = {}
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
-            for obj in page.get("Contents", []):
-                current[obj["Key"]] = obj["ETag"]
         for key, etag in current.items():
             if self._etags.get(key) != etag:
                 path = self._path(key)
