@@ -134,8 +134,15 @@ def mark_processed(
     result: dict[str, Any],
     settings: Settings,
 ) -> bool:
-    """Record the job's output and the run (its cost); the video becomes public. Idempotent."""
+    """Record the job's output and the run (its cost); the video becomes public. Idempotent.
+
+    Output that lands after its video was deleted is removed: `delete_own` removed the files that
+    existed then, the job wrote after. (A stale attempt's output is left alone: it shares the
+    prefix with the current attempt's.)"""
     video = _current(session, video_id, attempt)
+    if video is None and session.get(Video, video_id) is None:
+        storage.delete_objects([], [output_prefix_for(video_id)], settings)
+        return False
     if video is None or video.status == VideoStatus.processed:
         return False
     video.status = VideoStatus.processed

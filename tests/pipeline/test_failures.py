@@ -12,13 +12,14 @@ import threading
 import time
 
 import pytest
+from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
 from cli import app
 from poller import sweeper
 from poller.service import PollerService
 from tests.pipeline.rejection import real_rejection
-from vidpipe import videos
+from vidpipe import aws, videos
 from vidpipe.db.models import Video
 
 # Boots a local cloud, ffmpeg or servers: `make test` runs these after the quick ones.
@@ -117,6 +118,26 @@ def test_a_transient_failure_is_retried_then_processed(pipeline_factory):
     vid = p.video()
     p.wait_status(vid, ("processed",))
     assert p.transcode_runs(vid) == 2 and p.fake_runs(vid) == 2
+    assert _dlq_for(p, vid) == []
+
+
+def test_a_retry_after_a_reported_failure_runs_longer_than_a_heartbeat_and_succeeds(
+    pipeline_factory,
+):
+    """The retry heartbeats 4 times (every 1 s) before reporting. Moto kept one task token per
+    state and handed the first attempt's stored failure to the retry's first heartbeat, so the
+    video ended failed; AWS (and the shim) give each attempt its own token."""
+    p = pipeline_factory("transient-then-slow")
+    vid = p.video()
+    v = p.wait_status(vid, timeout=40)
+    assert v.status == "processed", v.error
+    assert p.wait_execution_done(vid)["status"] == "SUCCEEDED"
+    assert p.transcode_runs(vid) == 2 and p.fake_runs(vid) == 2
+    first, second = (p.state_dir / f"{vid}.tokens").read_text().split()
+    assert first != second
+    with pytest.raises(ClientError) as refused:  # the first attempt's token is gone, as in AWS
+        p.sfn.send_task_heartbeat(taskToken=first)
+    assert aws.is_token_gone(refused.value)
     assert _dlq_for(p, vid) == []
 
 
@@ -339,3 +360,33 @@ def test_operators_retry_and_redrive_without_database_access(pipeline_factory, t
     unknown = "00000000-0000-4000-8000-000000000000"
     out = vidpipe("retry", unknown)
     assert out.returncode == 1 and f"no video {unknown}" in out.stderr, out.stdout + out.stderr
+
+
+def test_output_that_lands_after_its_video_was_deleted_is_removed(pipeline_factory):
+    from poller.status import VideoStatusMessage, apply
+
+    p = pipeline_factory("ok", with_workers=False)
+    gone, retried = p.video(publish=False), p.video(publish=False)
+    for vid in (gone, retried):
+        for name in ("clip.mp4", "poster.jpg"):
+            p.s3.put_object(Bucket=p.settings.bucket, Key=f"processed/{vid}/{name}", Body=b"x")
+    with p.sessions() as s:
+        s.delete(s.get(Video, gone))  # deleted while its job was writing the output
+        s.get(Video, retried).attempt = 2  # attempt 1's output shares attempt 2's prefix
+        s.commit()
+
+    def processed(vid) -> VideoStatusMessage:
+        result = {"output_key": f"processed/{vid}/clip.mp4"}
+        return VideoStatusMessage(
+            version=1, status="processed", video_id=vid, attempt=1, task_token="t", result=result
+        )
+
+    def keys(vid) -> list[str]:
+        listed = p.s3.list_objects_v2(Bucket=p.settings.bucket, Prefix=f"processed/{vid}/")
+        return sorted(o["Key"] for o in listed.get("Contents", []))
+
+    with p.sessions() as s:
+        assert not apply(s, processed(gone), p.settings)
+        assert not apply(s, processed(retried), p.settings)
+    assert keys(gone) == []
+    assert keys(retried) == [f"processed/{retried}/clip.mp4", f"processed/{retried}/poster.jpg"]
