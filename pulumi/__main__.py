@@ -104,6 +104,7 @@ roles.allow_tasks(
     bucket_arn=bucket_arn,
     jobs_queue_arn=queues.jobs.arn,
     status_queue_arn=queues.status.arn,
+    dlq_arn=queues.dlq.arn,
     state_machine_arn=pipeline.arn,
     api_repository_arn=images.api_repo.arn,
     job_repository_arn=images.job_repo.arn,

@@ -1,4 +1,4 @@
-"""RDS PostgreSQL: private, encrypted, reachable only from the API and the poller security groups."""
+"""RDS PostgreSQL: private, encrypted, reachable only from the API and the poller."""
 
 from __future__ import annotations
 

@@ -117,7 +117,9 @@ def api_task_policy(bucket_arn: str, jobs_queue_arn: str, state_machine_arn: str
     )
 
 
-def poller_task_policy(jobs_queue_arn: str, status_queue_arn: str, state_machine_arn: str) -> dict:
+def poller_task_policy(
+    jobs_queue_arn: str, status_queue_arn: str, dlq_arn: str, state_machine_arn: str
+) -> dict:
     consume = [
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
@@ -128,6 +130,8 @@ def poller_task_policy(jobs_queue_arn: str, status_queue_arn: str, state_machine
         # SendMessage: the poller's sweeper re-sends jobs SQS never accepted.
         _statement("JobsQueue", [*consume, "sqs:SendMessage"], [jobs_queue_arn]),
         _statement("StatusQueue", consume, [status_queue_arn]),
+        # The sweeper fails a video that keeps dying with a `video.failed` message in the DLQ.
+        _statement("DeadLetters", ["sqs:SendMessage"], [dlq_arn]),
         # ListExecutions counts running executions for back-pressure.
         _statement(
             "StartExecutions",
@@ -149,6 +153,15 @@ def poller_task_policy(jobs_queue_arn: str, status_queue_arn: str, state_machine
 def transcode_task_policy(bucket_arn: str, state_machine_arn: str) -> dict:
     return _policy(
         _statement("ReadUploads", ["s3:GetObject"], [f"{bucket_arn}/{UPLOADS_PREFIX}*"]),
+        # Without s3:ListBucket S3 answers 403, not 404, for a missing key: a video deleted
+        # mid-run would read as a refused download (Transcode.Failed, retried) instead of
+        # "the uploaded file was not found". Listing is limited to uploads/.
+        _statement(
+            "ListUploads",
+            ["s3:ListBucket"],
+            [bucket_arn],
+            Condition={"StringLike": {"s3:prefix": [f"{UPLOADS_PREFIX}*"]}},
+        ),
         _statement(
             "WriteProcessed",
             ["s3:PutObject", "s3:AbortMultipartUpload"],
@@ -314,6 +327,7 @@ class Roles(pulumi.ComponentResource):
         bucket_arn: pulumi.Input[str],
         jobs_queue_arn: pulumi.Input[str],
         status_queue_arn: pulumi.Input[str],
+        dlq_arn: pulumi.Input[str],
         state_machine_arn: pulumi.Input[str],
         api_repository_arn: pulumi.Input[str],
         job_repository_arn: pulumi.Input[str],
@@ -333,7 +347,7 @@ class Roles(pulumi.ComponentResource):
         self._attach(
             "vidpipe-poller-task-policy",
             self.poller_task,
-            all_(jobs_queue_arn, status_queue_arn, state_machine_arn).apply(
+            all_(jobs_queue_arn, status_queue_arn, dlq_arn, state_machine_arn).apply(
                 lambda v: poller_task_policy(*v)
             ),
         )

@@ -2,7 +2,8 @@
 
 Alarms (all notify the alarm SNS topic; subscribe an address with `alarmEmail`):
   DLQ depth > 0, ExecutionsFailed > 0, ExecutionsTimedOut > 0, API 5xx (targets and the ALB
-  itself) > api5xxAlarmThreshold per 5 minutes, jobs queue oldest message > jobsOldestMessageAlarmSeconds.
+  itself) > api5xxAlarmThreshold per 5 minutes,
+  jobs queue oldest message > jobsOldestMessageAlarmSeconds.
 """
 
 from __future__ import annotations

@@ -228,7 +228,7 @@ class WebServices(pulumi.ComponentResource):
             "assign_public_ip": cfg.tasks_public,
         }
 
-        # --- API -----------------------------------------------------------------------------------
+        # --- API ----------------------------------------------------------------------------------
         api_container = container_definition(
             name="api",
             image=api_image,
@@ -303,7 +303,7 @@ class WebServices(pulumi.ComponentResource):
             opts=child,
         )
 
-        # --- poller --------------------------------------------------------------------------------
+        # --- poller -------------------------------------------------------------------------------
         poller_container = container_definition(
             name="poller",
             image=api_image,

@@ -133,6 +133,7 @@ def test_poller_task_policy(stack):
     }
     expected = {(a, queue(stack, "jobs")) for a in consume | {"sqs:SendMessage"}}
     expected |= {(a, queue(stack, "status")) for a in consume}
+    expected |= {("sqs:SendMessage", queue(stack, "dlq"))}
     expected |= {
         (a, state_machine(stack)) for a in ("states:StartExecution", "states:ListExecutions")
     }
@@ -148,12 +149,19 @@ def test_poller_task_policy(stack):
 def test_transcode_task_policy(stack):
     assert grants(stack.role_policy("vidpipe-transcode-task")) == {
         ("s3:GetObject", f"{BUCKET}/uploads/*"),
+        ("s3:ListBucket", BUCKET),
         ("s3:PutObject", f"{BUCKET}/processed/*"),
         ("s3:AbortMultipartUpload", f"{BUCKET}/processed/*"),
         ("states:SendTaskSuccess", state_machine(stack)),
         ("states:SendTaskFailure", state_machine(stack)),
         ("states:SendTaskHeartbeat", state_machine(stack)),
     }
+
+
+def test_transcode_lists_only_uploads_so_a_missing_input_is_404(stack):
+    policy = stack.role_policy("vidpipe-transcode-task")
+    (listing,) = [s for s in policy["Statement"] if "s3:ListBucket" in s["Action"]]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["uploads/*"]}}
 
 
 def test_execution_role_policies(stack):
