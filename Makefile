@@ -29,6 +29,9 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy vidpipe api poller
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) node_modules data

@@ -143,7 +143,7 @@ def running(*servers: Server):
 
 
 def vidpipe_argv(*args: str) -> list[str]:
-    return [PYTHON, "-m", "vidpipe.cli", *args]
+    return [PYTHON, "-m", "cli", *args]
 
 
 def start_moto(workdir: Path, port: int) -> tuple[Server, dict[str, str]]:
@@ -159,12 +159,12 @@ def start_moto(workdir: Path, port: int) -> tuple[Server, dict[str, str]]:
     server.wait_http(endpoint + "/moto-api/", timeout=60, ok=(200, 404))
     import boto3
 
-    aws = dict(
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    aws = {
+        "endpoint_url": endpoint,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "local",
+        "aws_secret_access_key": "local",
+    }
     boto3.client("s3", **aws).create_bucket(Bucket="vidpipe-media")
     queue_url = boto3.client("sqs", **aws).create_queue(QueueName="vidpipe-jobs")["QueueUrl"]
     env = {

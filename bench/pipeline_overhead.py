@@ -31,33 +31,26 @@ def main(n: int = 20) -> None:
     logging.basicConfig(level=logging.WARNING)
     from sqlalchemy.orm import sessionmaker
 
-    from localcloud.stack import LocalStack
+    from localcloud.cloud import local_cloud
     from vidpipe import aws, videos
-    from vidpipe.db.migrate import upgrade_to_head
     from vidpipe.db.models import User, Video
     from vidpipe.db.session import make_engine
-    from vidpipe.settings import get_settings
 
     tmp = Path(tempfile.mkdtemp(prefix="vidpipe-bench-"))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    stack = LocalStack(
+    cloud = local_cloud(
+        database_url=f"sqlite:///{tmp / 'vidpipe.db'}",
         port=port,
         data_dir=tmp,
         poller_wait_seconds=10,
         task_command=[sys.executable, str(ROOT / "tests/pipeline/fake_job.py"), "ok"],
         task_environment={"VIDPIPE_FAKE_STATE_DIR": str(tmp)},
     )
-    stack.start()
-    os.environ["VIDPIPE_DATABASE_URL"] = f"sqlite:///{tmp / 'vidpipe.db'}"
-    get_settings.cache_clear()
-    settings = get_settings()
-    upgrade_to_head(settings.sqlalchemy_url)
-    stack.start_workers(settings)
-    sessions = sessionmaker(make_engine(settings.sqlalchemy_url), expire_on_commit=False)
     to_start, to_db, total = [], [], []
-    try:
+    with cloud as (stack, settings):
+        sessions = sessionmaker(make_engine(settings.sqlalchemy_url), expire_on_commit=False)
         with sessions() as s:
             owner = User(
                 first_name="B",
@@ -97,8 +90,6 @@ def main(n: int = 20) -> None:
             to_start.append(started - sent)
             to_db.append(row.processed_at.timestamp() - reported)
             total.append(row.processed_at.timestamp() - sent)
-    finally:
-        stack.stop()
 
     def fmt(xs):
         q = statistics.quantiles(xs, n=10)

@@ -31,9 +31,7 @@ def main(n: int = 20, concurrency: int = 2) -> None:
     from fastapi.testclient import TestClient
 
     from api.main import create_app
-    from localcloud.stack import LocalStack
-    from vidpipe.db.migrate import upgrade_to_head
-    from vidpipe.settings import get_settings
+    from localcloud.cloud import local_cloud
 
     tmp = Path(tempfile.mkdtemp(prefix="vidpipe-bench-"))
     clip = tmp / "clip.mp4"
@@ -68,20 +66,14 @@ def main(n: int = 20, concurrency: int = 2) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    stack = LocalStack(
+    with local_cloud(
+        database_url=f"sqlite:///{tmp / 'vidpipe.db'}",
         port=port,
         data_dir=tmp,
         runner_concurrency=concurrency,
         task_environment={"VIDPIPE_MIN_DURATION_SECONDS": "1", "VIDPIPE_MIN_HEIGHT": "240"},
-    )
-    stack.start()
-    os.environ["VIDPIPE_DATABASE_URL"] = f"sqlite:///{tmp / 'vidpipe.db'}"
-    get_settings.cache_clear()
-    settings = get_settings()
-    upgrade_to_head(settings.sqlalchemy_url)
-    stack.start_workers(settings)
-    app = create_app(settings)
-    try:
+    ) as (stack, settings):
+        app = create_app(settings)
         client = TestClient(app)
         password = uuid.uuid4().hex
         client.post(
@@ -132,8 +124,6 @@ def main(n: int = 20, concurrency: int = 2) -> None:
             time.sleep(0.2)
         wall = max(done.values()) - t0
         peak = stack.runner.max_seen_running
-    finally:
-        stack.stop()
     latencies = sorted(done[v] - uploads[v] for v in uploads)
     processed = sum(s == "processed" for s in status.values())
     print(

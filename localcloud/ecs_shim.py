@@ -1,5 +1,5 @@
 """Work around two moto 5.2.x Step Functions bugs, in-process only (the moto server must run in
-this process, as `LocalStack` does). Remove when tests/pipeline/test_moto_shim.py says so.
+this process, as `LocalCloud` does). Remove when tests/pipeline/test_moto_shim.py says so.
 
 1. The ECS service integration never converts the state's PascalCase parameters (`Cluster`,
    `TaskDefinition`, ...) to botocore's casing, so every `ecs:runTask` state fails with

@@ -14,6 +14,7 @@ therefore kills a task whose state gave up on it, and terminates one whose execu
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
 import signal
@@ -36,6 +37,13 @@ _BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the image's WORKDIR
 _GAVE_UP = ("TaskTimedOut",)
 _FINISHED = ("TaskSucceeded", "TaskFailed")
+
+
+class TaskState(enum.StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"  # the state got the task's result
+    GAVE_UP = "gave_up"  # the state timed out on the task
+    ENDED = "ended"  # the execution ended without the task's result
 
 
 @dataclass
@@ -138,7 +146,7 @@ class LocalFargateRunner:
             self._supervise()
         while self._pending and len(self._running) < self.concurrency and not self._stop.is_set():
             task = self._pending.pop(0)
-            if self.execution_of and self._state_of(task) in ("ended", "gave_up"):
+            if self.execution_of and self._state_of(task) in (TaskState.ENDED, TaskState.GAVE_UP):
                 self._stop_task(task.arn, "the execution no longer waits for this task")
                 continue
             self._launch(task)
@@ -259,12 +267,12 @@ class LocalFargateRunner:
         now = time.monotonic()
         for task in list(self._running.values()):
             state = self._state_of(task)
-            if state == "ended":
+            if state is TaskState.ENDED:
                 self._terminate(task, "the execution is no longer running", graceful=True)
-            elif state == "gave_up":
+            elif state is TaskState.GAVE_UP:
                 # Killed outright: a dying job must not report on a token a retry reuses.
                 self._terminate(task, "the state gave up on this task (timed out)", graceful=False)
-            elif state == "finished":
+            elif state is TaskState.FINISHED:
                 task.finished_seen_at = task.finished_seen_at or now
                 if now - task.finished_seen_at > self.finish_grace_seconds:
                     self._terminate(task, "the task reported but did not exit", graceful=True)
@@ -275,12 +283,11 @@ class LocalFargateRunner:
                 ):
                     self._kill(task)
 
-    def _state_of(self, task: LocalTask) -> str:
-        """'running', 'finished' (the state got the task's result), 'gave_up' (the state timed
-        out on it) or 'ended' (the execution ended without the task's result)."""
+    def _state_of(self, task: LocalTask) -> TaskState:
+        """Where the state machine is with this task (read from the execution's history)."""
         execution_arn = self.execution_of(task.env) if self.execution_of else None
         if not execution_arn:
-            return "running"
+            return TaskState.RUNNING
         try:
             status = self._sfn.describe_execution(executionArn=execution_arn)["status"]
             events = []
@@ -289,8 +296,8 @@ class LocalFargateRunner:
             ):
                 events.extend(page["events"])
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
-                return "ended"
+            if aws.is_not_found(exc):
+                return TaskState.ENDED
             raise
         mine = None
         for i, event in enumerate(events):
@@ -301,10 +308,10 @@ class LocalFargateRunner:
         if mine is not None:
             for event in events[mine + 1 :]:
                 if event["type"] in _GAVE_UP:
-                    return "gave_up"
+                    return TaskState.GAVE_UP
                 if event["type"] in _FINISHED:
-                    return "finished"
-        return "running" if status == "RUNNING" else "ended"
+                    return TaskState.FINISHED
+        return TaskState.RUNNING if status == "RUNNING" else TaskState.ENDED
 
     def _terminate(self, task: LocalTask, reason: str, *, graceful: bool) -> None:
         if task.process is None or task.process.poll() is not None or task.stop_reason:

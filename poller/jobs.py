@@ -8,6 +8,7 @@ over capacity the poller stops receiving and the messages wait in the queue.
 
 from __future__ import annotations
 
+import enum
 import logging
 from dataclasses import dataclass
 
@@ -16,8 +17,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vidpipe import aws
+from vidpipe.contracts import VideoJobMessage
 from vidpipe.db.models import Video
-from vidpipe.messages import VideoJobMessage
 from vidpipe.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,22 @@ def count_running(settings: Settings, limit: int) -> int:
             return count
 
 
+class JobAction(enum.StrEnum):
+    STARTED = "started"
+    DUPLICATE = "duplicate"  # the execution already exists: a redelivered message
+    STALE = "stale"  # the video is gone or on a newer attempt: nothing to run
+    INVALID = "invalid"  # not a VideoJobMessage: left for the DLQ
+    ERROR = "error"  # StartExecution failed: the message comes back for another try
+
+    @property
+    def done(self) -> bool:
+        """The message has served its purpose and can be deleted."""
+        return self in (JobAction.STARTED, JobAction.DUPLICATE, JobAction.STALE)
+
+
 @dataclass
 class JobOutcome:
-    action: str  # started | duplicate | stale | invalid | error
+    action: JobAction
     execution: str | None = None
 
 
@@ -57,26 +71,26 @@ def handle_job_message(
         message = VideoJobMessage.model_validate_json(body)
     except ValidationError as exc:
         log.error("jobs message is not a VideoJobMessage, left for the DLQ: %s", exc)
-        return JobOutcome("invalid")
+        return JobOutcome(JobAction.INVALID)
     name = message.execution_name
     with session_factory() as session:
         video = session.get(Video, message.video_id)
         if video is None or message.attempt != video.attempt:
             # Deleted, or superseded by a newer attempt (retry, re-drive): nothing to run.
             log.info("jobs message %s is stale (video deleted or attempt superseded)", name)
-            return JobOutcome("stale", name)
+            return JobOutcome(JobAction.STALE, name)
     try:
         aws.client("stepfunctions").start_execution(
             stateMachineArn=settings.state_machine_arn, name=name, input=body
         )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+        if aws.error_code(exc) == "ExecutionAlreadyExists":
             log.info("execution %s already exists: duplicate delivery", name)
-            return JobOutcome("duplicate", name)
+            return JobOutcome(JobAction.DUPLICATE, name)
         log.warning("StartExecution %s failed: %s", name, exc)
-        return JobOutcome("error", name)
+        return JobOutcome(JobAction.ERROR, name)
     except BotoCoreError as exc:
         log.warning("StartExecution %s failed: %s", name, exc)
-        return JobOutcome("error", name)
+        return JobOutcome(JobAction.ERROR, name)
     log.info("execution %s started", name)
-    return JobOutcome("started", name)
+    return JobOutcome(JobAction.STARTED, name)

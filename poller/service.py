@@ -159,9 +159,9 @@ class PollerService:
                     message["Body"], self.settings, self.session_factory
                 )
                 self._count(f"jobs.{outcome.action}")
-                if outcome.action == "started":
+                if outcome.action is jobs.JobAction.STARTED and outcome.execution:
                     self.started_at[outcome.execution] = time.time()
-                if outcome.action in ("started", "duplicate", "stale"):
+                if outcome.action.done:
                     self._delete(queue, message)
 
     def _status_loop(self) -> None:
@@ -174,7 +174,7 @@ class PollerService:
                     break
                 outcome = status.handle_status_message(message["Body"], self.session_factory)
                 self._count(f"status.{outcome}")
-                if outcome != "error":
+                if outcome.done:
                     self._delete(queue, message)
 
     def _sweep_loop(self) -> None:

@@ -9,35 +9,22 @@ deleted only after that, so a crash in between re-applies the same update, harml
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
-import uuid
-from typing import Any, Literal
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vidpipe import aws, videos
+from vidpipe.contracts import VideoStatusMessage
 from vidpipe.db.models import Video
 
 log = logging.getLogger(__name__)
 
-# SendTaskSuccess answers meaning that nothing waits for this token any more.
-TOKEN_GONE = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken")
 MAX_REASON = 500
-
-
-class VideoStatusMessage(BaseModel):
-    version: Literal[1]
-    type: Literal["video.status"] = "video.status"
-    status: Literal["processing", "processed", "failed"]
-    video_id: uuid.UUID
-    attempt: int = Field(ge=1)
-    execution: str | None = None
-    task_token: str
-    result: dict[str, Any] | None = None  # processed: the transcode job's result
-    error: dict[str, Any] | None = None  # failed: Step Functions' {"Error": ..., "Cause": ...}
 
 
 _GENERIC = {
@@ -82,14 +69,24 @@ def apply(session: Session, message: VideoStatusMessage) -> bool:
     return applied
 
 
-def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> str:
-    """Returns 'answered', 'gone' (nobody waits any more), 'invalid' (deleted) or 'error' (kept
-    for another try)."""
+class StatusOutcome(enum.StrEnum):
+    ANSWERED = "answered"  # applied and the waiting state answered
+    GONE = "gone"  # applied; nobody waits for the token any more
+    INVALID = "invalid"  # not a usable status message: deleted
+    ERROR = "error"  # kept for another try
+
+    @property
+    def done(self) -> bool:
+        return self is not StatusOutcome.ERROR
+
+
+def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> StatusOutcome:
+    """Apply one status message and answer its task token."""
     try:
         message = VideoStatusMessage.model_validate_json(body)
     except ValidationError as exc:
         log.error("status message dropped, not a VideoStatusMessage: %s", exc)
-        return "invalid"
+        return StatusOutcome.INVALID
     try:
         with session_factory() as session:
             applied = apply(session, message)
@@ -97,10 +94,10 @@ def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> 
             status = video.status if video is not None else None
     except ValueError as exc:
         _fail(message, "Status.InvalidMessage", str(exc))
-        return "invalid"
+        return StatusOutcome.INVALID
     except Exception:
         log.exception("status %s for %s could not be applied", message.status, message.execution)
-        return "error"
+        return StatusOutcome.ERROR
     log.info(
         "status %s for video %s attempt %d: %s",
         message.status,
@@ -114,17 +111,17 @@ def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> 
             output=json.dumps({"applied": applied, "status": status}),
         )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in TOKEN_GONE:
+        if aws.is_token_gone(exc):
             log.info(
                 "no state waits for %s's %s update any more", message.execution, message.status
             )
-            return "gone"
+            return StatusOutcome.GONE
         log.warning("SendTaskSuccess failed: %s", exc)
-        return "error"
+        return StatusOutcome.ERROR
     except BotoCoreError as exc:
         log.warning("SendTaskSuccess failed: %s", exc)
-        return "error"
-    return "answered"
+        return StatusOutcome.ERROR
+    return StatusOutcome.ANSWERED
 
 
 def _fail(message: VideoStatusMessage, error: str, cause: str) -> None:

@@ -12,7 +12,7 @@ A video that keeps dying is failed after MAX_ATTEMPTS, with a DLQ message, inste
 
 from __future__ import annotations
 
-import json
+import enum
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vidpipe import aws, executions, videos
+from vidpipe.contracts import DlqEnvelope, StepFunctionsError
 from vidpipe.db.models import Video, VideoStatus
 from vidpipe.settings import Settings
 
@@ -29,6 +30,12 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 GAVE_UP_REASON = "processing was interrupted too many times; please upload the video again"
+
+
+class RedriveOutcome(enum.StrEnum):
+    REDRIVEN = "redriven"  # a new attempt was started
+    FAILED = "failed"  # too many attempts: failed, with a DLQ message
+    SKIPPED = "skipped"  # another process changed the video first
 
 
 @dataclass
@@ -45,15 +52,12 @@ def execution_status(video: Video, settings: Settings) -> str | None:
             executionArn=executions.execution_arn(video.execution_name, settings)
         )["status"]
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in (
-            "ExecutionDoesNotExist",
-            "ResourceNotFound",
-        ):
+        if aws.is_not_found(exc):
             return None
         raise
 
 
-def redrive(session: Session, video: Video, settings: Settings, why: str) -> str:
+def redrive(session: Session, video: Video, settings: Settings, why: str) -> RedriveOutcome:
     """A new attempt, or `failed` + a DLQ message once MAX_ATTEMPTS attempts died."""
     if video.attempt >= MAX_ATTEMPTS:
         name = video.execution_name
@@ -61,24 +65,24 @@ def redrive(session: Session, video: Video, settings: Settings, why: str) -> str
             session.commit()
             send_to_dlq(video, settings, "Sweeper.TooManyAttempts", f"{name}: {why}")
             log.warning("video %s failed after %d attempts (%s)", video.id, video.attempt, why)
-            return "failed"
+            return RedriveOutcome.FAILED
         session.rollback()
-        return "skipped"
+        return RedriveOutcome.SKIPPED
     log.info("re-driving video %s (attempt %d: %s)", video.id, video.attempt, why)
     videos.start_new_attempt(session, video, settings)
-    return "redriven"
+    return RedriveOutcome.REDRIVEN
 
 
 def send_to_dlq(video: Video, settings: Settings, error: str, cause: str) -> None:
-    body = {
-        "version": 1,
-        "type": "video.failed",
-        "execution": video.execution_name,
-        "message": json.loads(videos.job_message(video, settings).model_dump_json()),
-        "error": {"Error": error, "Cause": cause},
-    }
+    envelope = DlqEnvelope(
+        execution=video.execution_name,
+        message=videos.job_message(video, settings).model_dump(mode="json"),
+        error=StepFunctionsError(Error=error, Cause=cause),
+    )
     try:
-        aws.client("sqs").send_message(QueueUrl=settings.dlq_url, MessageBody=json.dumps(body))
+        aws.client("sqs").send_message(
+            QueueUrl=settings.dlq_url, MessageBody=envelope.model_dump_json()
+        )
     except (BotoCoreError, ClientError) as exc:
         log.warning("DLQ refused the message for %s: %s", video.id, exc)
 
@@ -94,13 +98,13 @@ def sweep(
     now = datetime.now(UTC)
     processing = session.scalars(
         select(Video).where(
-            Video.status == VideoStatus.processing.value,
+            Video.status == VideoStatus.processing,
             Video.updated_at <= now - timedelta(seconds=processing_grace_seconds),
         )
     ).all()
     uploaded = session.scalars(
         select(Video).where(
-            Video.status == VideoStatus.uploaded.value,
+            Video.status == VideoStatus.uploaded,
             Video.enqueued_at.is_not(None),
             Video.enqueued_at <= now - timedelta(seconds=uploaded_stale_seconds),
         )
@@ -110,8 +114,8 @@ def sweep(
         if status == "RUNNING":
             continue
         outcome = redrive(session, video, settings, f"execution {status or 'missing'}")
-        report.redriven += outcome == "redriven"
-        report.failed += outcome == "failed"
+        report.redriven += outcome is RedriveOutcome.REDRIVEN
+        report.failed += outcome is RedriveOutcome.FAILED
     for video in uploaded:
         status = execution_status(video, settings)
         if status == "RUNNING":
@@ -120,19 +124,17 @@ def sweep(
             report.resent += videos.publish(session, video, settings)
         else:
             outcome = redrive(session, video, settings, f"execution {status} before it started")
-            report.redriven += outcome == "redriven"
-            report.failed += outcome == "failed"
+            report.redriven += outcome is RedriveOutcome.REDRIVEN
+            report.failed += outcome is RedriveOutcome.FAILED
     return report
 
 
 def redrive_unfinished(session: Session, settings: Settings) -> int:
     """After the orchestrator lost its state: every uploaded/processing video, next attempt."""
     unfinished = session.scalars(
-        select(Video).where(
-            Video.status.in_([VideoStatus.uploaded.value, VideoStatus.processing.value])
-        )
+        select(Video).where(Video.status.in_([VideoStatus.uploaded, VideoStatus.processing]))
     ).all()
     return sum(
-        redrive(session, video, settings, "the orchestrator restarted") == "redriven"
+        redrive(session, video, settings, "the orchestrator restarted") is RedriveOutcome.REDRIVEN
         for video in unfinished
     )

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 DEFINITION_PATH = Path(__file__).with_name("video_pipeline.asl.json")
+
+# The transcode task the Transcode state runs: the same container name and command in the ECS task
+# definition Pulumi registers and in the one the local cloud registers.
+TRANSCODE_CONTAINER = "transcode"
+TRANSCODE_COMMAND = ("python", "-m", "jobs.transcode")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9]*)\}")
 
 
@@ -19,6 +25,30 @@ def placeholders(template: str | None = None) -> set[str]:
     """Names of every `${Name}` placeholder in the definition."""
     text = DEFINITION_PATH.read_text() if template is None else template
     return set(_PLACEHOLDER.findall(text))
+
+
+def definition_values(
+    *,
+    cluster_arn: str,
+    task_definition_arn: str,
+    subnet_ids: Sequence[str],
+    security_group_ids: Sequence[str],
+    assign_public_ip: str,
+    status_queue_url: str,
+    dlq_url: str,
+) -> dict[str, Any]:
+    """Every placeholder's value, by name (docs/architecture.md); Pulumi and the local cloud both
+    build them here."""
+    return {
+        "ClusterArn": cluster_arn,
+        "TranscodeTaskDefinitionArn": task_definition_arn,
+        "TranscodeContainerName": TRANSCODE_CONTAINER,
+        "SubnetIds": list(subnet_ids),
+        "SecurityGroupIds": list(security_group_ids),
+        "AssignPublicIp": assign_public_ip,
+        "StatusQueueUrl": status_queue_url,
+        "DlqUrl": dlq_url,
+    }
 
 
 def render_definition(values: dict[str, Any], template: str | None = None) -> str:

@@ -22,7 +22,7 @@ def _start(tmp_path: Path, name: str):
         [
             sys.executable,
             "-m",
-            "vidpipe.cli",
+            "cli",
             "up",
             "--port",
             str(port),
@@ -51,7 +51,7 @@ def _health(port: int, deadline: float = 60) -> dict:
 def test_two_stacks_side_by_side_answer_health_and_stop_cleanly_on_sigterm(tmp_path):
     stacks = [_start(tmp_path, "one"), _start(tmp_path, "two")]
     try:
-        for proc, port, _ in stacks:
+        for _proc, port, _ in stacks:
             assert _health(port) == {"status": "ok", "database": "ok", "queue": "ok"}
         for name in ("one", "two"):
             assert (tmp_path / name / "vidpipe.db").exists()

@@ -1,4 +1,8 @@
-"""boto3 clients. boto3 itself honours AWS_ENDPOINT_URL, so the same code talks to moto locally."""
+"""boto3 clients and the one reading of AWS error codes.
+
+boto3 itself honours AWS_ENDPOINT_URL, so the same code talks to moto locally. The module needs
+boto3 only, so the transcode job's image carries it too (Dockerfile.job).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,53 @@ from functools import lru_cache
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 # Standard retry mode backs off on throttling and transient network errors before we give up.
 _CONFIG = Config(
     retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30
 )
+
+# "The thing addressed does not exist", as each service we call spells it. S3 answers a bare
+# "404" to HEAD requests; Step Functions has both spellings depending on the operation.
+NOT_FOUND_CODES = frozenset(
+    {
+        "404",
+        "NoSuchKey",
+        "NotFound",
+        "NoSuchBucket",
+        "ExecutionDoesNotExist",
+        "StateMachineDoesNotExist",
+        "ResourceNotFound",
+        "ResourceNotFoundException",
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+    }
+)
+# A task token nobody waits for any more: the state timed out, the execution ended, or the token
+# was never valid. Whoever holds one stops working for it.
+TASK_TOKEN_GONE_CODES = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError ("" for anything else)."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def http_status(exc: BaseException) -> int:
+    if isinstance(exc, ClientError):
+        return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return 0
+
+
+def is_not_found(exc: BaseException) -> bool:
+    return error_code(exc) in NOT_FOUND_CODES
+
+
+def is_token_gone(exc: BaseException) -> bool:
+    return error_code(exc) in TASK_TOKEN_GONE_CODES
 
 
 @lru_cache

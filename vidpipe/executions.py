@@ -26,8 +26,7 @@ def stop(name: str, settings: Settings, cause: str) -> bool:
             executionArn=execution_arn(name, settings), error="Video.Deleted", cause=cause
         )
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        if code in ("ExecutionDoesNotExist", "ExecutionNotFound"):
+        if aws.is_not_found(exc):
             return False
         log.warning("could not stop execution %s: %s", name, exc)
         return False

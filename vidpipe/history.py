@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from vidpipe import aws, executions
+from vidpipe.contracts import execution_name
 from vidpipe.settings import Settings
 
 # Events that only repeat what the next event says; `vidpipe history` hides them unless --all.
@@ -32,10 +33,7 @@ def fetch_events(execution_arn: str) -> list[dict]:
         for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
             events.extend(page["events"])
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in (
-            "ExecutionDoesNotExist",
-            "ResourceNotFound",
-        ):
+        if aws.is_not_found(exc):
             raise NoHistory(execution_arn) from exc
         raise
     return events
@@ -71,7 +69,8 @@ def timeline(events: list[dict]) -> list[dict[str, Any]]:
         row_state = state
         if kind.endswith("StateEntered"):
             state = row_state = details.get("name")
-            entered[state] = when
+            if state is not None:
+                entered[state] = when
         elif kind.endswith("StateExited"):
             row_state = details.get("name", state)
             if row_state in entered:
@@ -108,7 +107,9 @@ def timeline(events: list[dict]) -> list[dict[str, Any]]:
 
 def video_timeline(video_id: str, attempt: int, settings: Settings) -> list[dict[str, Any]]:
     """The timeline of the execution `<video_id>-<attempt>`; NoHistory when it does not exist."""
-    return timeline(fetch_events(executions.execution_arn(f"{video_id}-{attempt}", settings)))
+    return timeline(
+        fetch_events(executions.execution_arn(execution_name(video_id, attempt), settings))
+    )
 
 
 def latest_attempt(video_id: str, settings: Settings) -> int | None:
@@ -120,10 +121,12 @@ def latest_attempt(video_id: str, settings: Settings) -> int | None:
     for attempt in range(1, 100):
         try:
             sfn.describe_execution(
-                executionArn=executions.execution_arn(f"{video_id}-{attempt}", settings)
+                executionArn=executions.execution_arn(execution_name(video_id, attempt), settings)
             )
-        except ClientError:
-            return found
+        except ClientError as exc:
+            if aws.is_not_found(exc):
+                return found
+            raise
         found = attempt
     return found
 

@@ -56,7 +56,7 @@ def sign_up(
 def authenticate(session: Session, email: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     valid, upgraded = verify_password(password, user.password_hash if user else None)
-    if not valid:
+    if not valid or user is None:
         return None
     if upgraded is not None:
         user.password_hash = upgraded

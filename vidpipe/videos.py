@@ -18,9 +18,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from vidpipe import aws, executions, storage
+from vidpipe.contracts import VideoJobMessage, output_prefix_for
 from vidpipe.db.models import User, Video, VideoStatus, utcnow
 from vidpipe.errors import BadRequest, Forbidden, NotFound, Unavailable
-from vidpipe.messages import VideoJobMessage, output_prefix_for
 from vidpipe.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def resend_unqueued(session: Session, settings: Settings, older_than: float | No
     cutoff = datetime.now(UTC) - timedelta(seconds=age)
     videos = session.scalars(
         select(Video).where(
-            Video.status == VideoStatus.uploaded.value,
+            Video.status == VideoStatus.uploaded,
             Video.enqueued_at.is_(None),
             Video.updated_at <= cutoff,
         )
@@ -76,7 +76,7 @@ def resend_unqueued(session: Session, settings: Settings, older_than: float | No
 def start_new_attempt(session: Session, video: Video, settings: Settings) -> bool:
     """Queue the next attempt of a video (operator retry, restart re-drive)."""
     video.attempt += 1
-    video.status = VideoStatus.uploaded.value
+    video.status = VideoStatus.uploaded
     video.error = None
     video.enqueued_at = None
     session.commit()
@@ -96,12 +96,12 @@ def mark_processing(session: Session, video_id: uuid.UUID, attempt: int) -> bool
     # Only an attempt that has not ended can start: a redelivered "processing" update must not
     # turn a failed (or processed) video back into a processing one.
     if video is None or video.status not in (
-        VideoStatus.uploaded.value,
-        VideoStatus.processing.value,
+        VideoStatus.uploaded,
+        VideoStatus.processing,
     ):
         return False
-    if video.status != VideoStatus.processing.value:
-        video.status = VideoStatus.processing.value
+    if video.status != VideoStatus.processing:
+        video.status = VideoStatus.processing
         video.processing_at = utcnow()
         video.error = None
     return True
@@ -112,9 +112,9 @@ def mark_processed(
 ) -> bool:
     """Record the job's output; the video becomes public. Idempotent."""
     video = _current(session, video_id, attempt)
-    if video is None or video.status == VideoStatus.processed.value:
+    if video is None or video.status == VideoStatus.processed:
         return False
-    video.status = VideoStatus.processed.value
+    video.status = VideoStatus.processed
     video.processed_key = result["output_key"]
     video.poster_key = result.get("poster_key")
     video.duration_seconds = result.get("duration_seconds")
@@ -130,9 +130,9 @@ def mark_processed(
 def mark_failed(session: Session, video_id: uuid.UUID, attempt: int, reason: str) -> bool:
     """Record a failed run with a reason the player can read. A processed video stays processed."""
     video = _current(session, video_id, attempt)
-    if video is None or video.status == VideoStatus.processed.value:
+    if video is None or video.status == VideoStatus.processed:
         return False
-    video.status = VideoStatus.failed.value
+    video.status = VideoStatus.failed
     video.error = reason
     return True
 
@@ -149,7 +149,7 @@ def create_video(
         title=title,
         original_key=key,
         size_bytes=size,
-        status=VideoStatus.uploaded.value,
+        status=VideoStatus.uploaded,
     )
     session.add(video)
     session.commit()
@@ -178,12 +178,14 @@ def get_own(session: Session, owner: User, video_id: uuid.UUID | None) -> Video:
 
 def delete_own(
     session: Session, owner: User, video_id: uuid.UUID | None, settings: Settings
-) -> None:
-    """Delete a video that is not public: stop its run, remove its files, then its row."""
+) -> uuid.UUID:
+    """Delete a video that is not public: stop its run, remove its files, then its row; return
+    its id."""
     video = get_own(session, owner, video_id)
-    if video.status == VideoStatus.processed.value:
+    deleted = video.id
+    if video.status == VideoStatus.processed:
         raise BadRequest("a processed video is public for voting and cannot be deleted")
-    if video.status in (VideoStatus.uploaded.value, VideoStatus.processing.value):
+    if video.status in (VideoStatus.uploaded, VideoStatus.processing):
         executions.stop(video.execution_name, settings, cause="video deleted by its owner")
     try:
         storage.delete_objects([video.original_key], [output_prefix_for(video.id)], settings)
@@ -191,3 +193,4 @@ def delete_own(
         raise Unavailable("storage is unavailable, try again later") from exc
     session.delete(video)
     session.commit()
+    return deleted

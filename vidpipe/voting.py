@@ -20,7 +20,7 @@ from vidpipe.users import city_key
 
 def vote(session: Session, voter: User, video_id: uuid.UUID | None) -> None:
     video = session.get(Video, video_id) if video_id is not None else None
-    if video is None or video.status != VideoStatus.processed.value:
+    if video is None or video.status != VideoStatus.processed:
         raise NotFound("no such public video")
     if video.owner_id == voter.id:
         raise BadRequest("you cannot vote for your own video")
@@ -49,7 +49,7 @@ def public_videos(
     query = (
         select(Video, User)
         .join(User, Video.owner_id == User.id)
-        .where(Video.status == VideoStatus.processed.value)
+        .where(Video.status == VideoStatus.processed)
     )
     if city:
         query = query.where(User.city_key == city_key(city))

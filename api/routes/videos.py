@@ -10,9 +10,9 @@ from api.deps import CurrentUser, SessionDep, SettingsDep, parse_video_id
 from api.schemas import DeleteOut, UploadOut, VideoDetail, VideoSummary
 from api.uploads import read_upload_form
 from vidpipe import storage, videos
+from vidpipe.contracts import upload_key_for
 from vidpipe.db.models import Video, VideoStatus
 from vidpipe.errors import Unavailable
-from vidpipe.messages import upload_key_for
 
 router = APIRouter(prefix="/api/videos", tags=["videos"])
 
@@ -73,7 +73,7 @@ async def upload(
 
 
 def _summary(video: Video, settings) -> VideoSummary:
-    processed = video.status == VideoStatus.processed.value
+    processed = video.status == VideoStatus.processed
     return VideoSummary(
         video_id=video.id,
         title=video.title,
@@ -93,7 +93,7 @@ def list_videos(user: CurrentUser, session: SessionDep, settings: SettingsDep):
 @router.get("/{video_id}", responses={200: {"model": VideoDetail}})
 def get_video(video_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep):
     video = videos.get_own(session, user, parse_video_id(video_id))
-    processed = video.status == VideoStatus.processed.value
+    processed = video.status == VideoStatus.processed
     detail = VideoDetail(
         video_id=video.id,
         title=video.title,
@@ -104,7 +104,7 @@ def get_video(video_id: str, user: CurrentUser, session: SessionDep, settings: S
         processed_url=storage.presigned_get(video.processed_key, settings) if processed else None,
         votes=video.votes,
         task_id=video.execution_name,
-        error=video.error if video.status == VideoStatus.failed.value else None,
+        error=video.error if video.status == VideoStatus.failed else None,
     )
     exclude = {"error"} if detail.error is None else set()
     return JSONResponse(detail.model_dump(mode="json", exclude=exclude))
@@ -112,6 +112,5 @@ def get_video(video_id: str, user: CurrentUser, session: SessionDep, settings: S
 
 @router.delete("/{video_id}", response_model=DeleteOut)
 def delete_video(video_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep):
-    parsed = parse_video_id(video_id)
-    videos.delete_own(session, user, parsed, settings)
-    return DeleteOut(message="video deleted", video_id=parsed)
+    deleted = videos.delete_own(session, user, parse_video_id(video_id), settings)
+    return DeleteOut(message="video deleted", video_id=deleted)

@@ -9,13 +9,13 @@ import threading
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from vidpipe.aws import TASK_TOKEN_GONE_CODES, error_code
+
 from .errors import TranscodeError
 from .runner import Cancellation
 
 log = logging.getLogger(__name__)
 
-# The state no longer waits for this token: stop working, nobody will use the result.
-GONE = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken")
 MAX_ERROR, MAX_CAUSE = 256, 32768  # Step Functions limits
 
 
@@ -25,12 +25,6 @@ class TaskAbandoned(TranscodeError):
 
 class ReportError(Exception):
     """Reporting itself failed: the only case where the job exits non-zero."""
-
-
-def error_code(exc: Exception) -> str:
-    return (
-        str(exc.response.get("Error", {}).get("Code", "")) if isinstance(exc, ClientError) else ""
-    )
 
 
 class Reporter:
@@ -99,7 +93,7 @@ class Heartbeat:
                 log.debug("heartbeat %d sent", self.sent)
             except ClientError as exc:
                 code = error_code(exc)
-                if code in GONE:
+                if code in TASK_TOKEN_GONE_CODES:
                     log.error("heartbeat rejected (%s): the state gave up on this task", code)
                     self.cancellation.cancel(
                         TaskAbandoned(f"the state machine no longer waits for this task ({code})")

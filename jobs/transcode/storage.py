@@ -9,6 +9,8 @@ import boto3
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
+from vidpipe.aws import error_code, http_status, is_not_found
+
 from .errors import Failed, InvalidInput, Transient
 
 log = logging.getLogger(__name__)
@@ -22,13 +24,12 @@ def _client():
 def _classify(exc: Exception, what: str) -> Exception:
     """Map an S3 error to the job's typed errors."""
     if isinstance(exc, ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        if code in ("404", "NoSuchKey", "NotFound") and what == "download":
-            return InvalidInput("the uploaded file was not found")
+        code, status = error_code(exc), http_status(exc)
         if code in ("NoSuchBucket", "AccessDenied", "403", "InvalidAccessKeyId") or status == 403:
             # Configuration, not luck: a retry would fail the same way.
             return Failed(f"S3 {what} refused: {code}")
+        if is_not_found(exc) and what == "download":
+            return InvalidInput("the uploaded file was not found")
         return Transient(f"S3 {what} failed ({code or status}); it will be retried")
     # Connection errors, read timeouts, incomplete reads, failed multipart uploads.
     return Transient(f"S3 {what} failed ({type(exc).__name__}); it will be retried")

@@ -12,32 +12,7 @@ from urllib.parse import quote
 import pulumi_aws as aws
 
 import pulumi
-from statemachines import render_definition
-
-from .services import TRANSCODE_CONTAINER
-
-
-def definition_values(
-    *,
-    cluster_arn: str,
-    task_definition_arn: str,
-    subnet_ids: Sequence[str],
-    security_group_ids: Sequence[str],
-    assign_public_ip: str,
-    status_queue_url: str,
-    dlq_url: str,
-) -> dict:
-    """Placeholder values, named as in docs/architecture.md."""
-    return {
-        "ClusterArn": cluster_arn,
-        "TranscodeTaskDefinitionArn": task_definition_arn,
-        "TranscodeContainerName": TRANSCODE_CONTAINER,
-        "SubnetIds": list(subnet_ids),
-        "SecurityGroupIds": list(security_group_ids),
-        "AssignPublicIp": assign_public_ip,
-        "StatusQueueUrl": status_queue_url,
-        "DlqUrl": dlq_url,
-    }
+from statemachines import definition_values, render_definition
 
 
 class Pipeline(pulumi.ComponentResource):

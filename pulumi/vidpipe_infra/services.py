@@ -11,14 +11,13 @@ from collections.abc import Mapping, Sequence
 import pulumi_aws as aws
 
 import pulumi
+from statemachines import TRANSCODE_COMMAND, TRANSCODE_CONTAINER
 
 from .config import StackConfig, stack_slug
 from .network import API_PORT, Network
 
-TRANSCODE_CONTAINER = "transcode"
 API_COMMAND = ["vidpipe", "api", "--host", "0.0.0.0", "--port", str(API_PORT)]
 POLLER_COMMAND = ["vidpipe", "poller"]
-TRANSCODE_COMMAND = ["python", "-m", "jobs.transcode"]
 HEALTH_PATH = "/api/health"
 CPU_TARGET_PERCENT = 50
 
@@ -114,7 +113,7 @@ class Cluster(pulumi.ComponentResource):
         container = container_definition(
             name=TRANSCODE_CONTAINER,
             image=job_image,
-            command=TRANSCODE_COMMAND,
+            command=list(TRANSCODE_COMMAND),
             memory=cfg.transcode_memory,
             log_group=log_group,
             region=region,

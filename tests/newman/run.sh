@@ -77,7 +77,7 @@ BASE_URL="http://127.0.0.1:$PORT"
 (
   while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(VIDPIPE_|AWS_)' || true)
   export VIDPIPE_MIN_DURATION_SECONDS=1 VIDPIPE_MIN_HEIGHT=240
-  exec setsid "$PY" -m vidpipe.cli up --port "$PORT" --data-dir "$WORK/data"
+  exec setsid "$PY" -m cli up --port "$PORT" --data-dir "$WORK/data"
 ) >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 log "vidpipe up on $BASE_URL (pid $SERVER_PID, data $WORK/data)"

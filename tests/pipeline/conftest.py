@@ -3,6 +3,7 @@ state machine), the local Fargate runner, the poller, a temp SQLite database, an
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -15,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from localcloud.stack import LocalStack
+from localcloud.cloud import LocalCloud, local_cloud
 from vidpipe import aws, executions
-from vidpipe.db.migrate import upgrade_to_head
+from vidpipe.contracts import execution_name
 from vidpipe.db.models import User, Video
 from vidpipe.db.session import make_engine
 from vidpipe.settings import Settings, get_settings
@@ -56,7 +57,7 @@ def short_timings(heartbeat: int = 3, status_timeout: int = 20) -> Callable[[dic
 
 @dataclass
 class Pipeline:
-    stack: LocalStack
+    stack: LocalCloud
     settings: Settings
     sessions: sessionmaker[Session]
     tmp: Path
@@ -124,7 +125,7 @@ class Pipeline:
 
     def execution(self, vid, attempt: int = 1) -> dict:
         return self.sfn.describe_execution(
-            executionArn=executions.execution_arn(f"{vid}-{attempt}", self.settings)
+            executionArn=executions.execution_arn(execution_name(vid, attempt), self.settings)
         )
 
     def wait_execution_done(self, vid, attempt: int = 1, timeout: float = 30) -> dict:
@@ -134,11 +135,11 @@ class Pipeline:
             if d["status"] != "RUNNING":
                 return d
             if time.monotonic() > end:
-                raise AssertionError(f"execution {vid}-{attempt} still RUNNING")
+                raise AssertionError(f"execution {execution_name(vid, attempt)} still RUNNING")
             time.sleep(0.1)
 
     def events(self, vid, attempt: int = 1) -> list[dict]:
-        arn = executions.execution_arn(f"{vid}-{attempt}", self.settings)
+        arn = executions.execution_arn(execution_name(vid, attempt), self.settings)
         return self.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
 
     def transcode_runs(self, vid, attempt: int = 1) -> int:
@@ -183,9 +184,9 @@ class Pipeline:
 
 @pytest.fixture
 def pipeline_factory(tmp_path):
-    """Start a pipeline: pipeline_factory(mode="ok" | None for the real job, **LocalStack kwargs)."""
+    """Start a pipeline: pipeline_factory(mode="ok" | None for the real job, **LocalCloud kwargs)."""
     saved_env = dict(os.environ)
-    started: list[LocalStack] = []
+    clouds = contextlib.ExitStack()
 
     def start(
         mode: str | None = "ok",
@@ -204,29 +205,24 @@ def pipeline_factory(tmp_path):
         kwargs.setdefault("poller_wait_seconds", 1)
         kwargs.setdefault("jobs_visibility_timeout", 3)
         kwargs.setdefault("status_visibility_timeout", 3)
-        stack = LocalStack(
-            port=free_port(),
-            data_dir=tmp_path / "data",
-            task_command=command,
-            task_environment=env,
-            definition_transform=short_timings(heartbeat),
-            **kwargs,
+        stack, settings = clouds.enter_context(
+            local_cloud(
+                database_url=f"sqlite:///{tmp_path / 'vidpipe.db'}",
+                settings_env=settings_env,
+                with_workers=with_workers,
+                port=free_port(),
+                data_dir=tmp_path / "data",
+                task_command=command,
+                task_environment=env,
+                definition_transform=short_timings(heartbeat),
+                **kwargs,
+            )
         )
-        stack.start()
-        started.append(stack)
-        os.environ["VIDPIPE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'vidpipe.db'}"
-        os.environ.update(settings_env or {})
-        get_settings.cache_clear()
-        settings = get_settings()
-        upgrade_to_head(settings.sqlalchemy_url)
-        if with_workers:
-            stack.start_workers(settings)
         sessions = sessionmaker(make_engine(settings.sqlalchemy_url), expire_on_commit=False)
         return Pipeline(stack, settings, sessions, tmp_path, state_dir)
 
-    yield start
-    for stack in started:
-        stack.stop()
+    with clouds:
+        yield start
     os.environ.clear()
     os.environ.update(saved_env)
     get_settings.cache_clear()

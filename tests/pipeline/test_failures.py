@@ -9,10 +9,10 @@ import time
 
 from typer.testing import CliRunner
 
+from cli import app
 from poller import jobs, sweeper
 from poller.service import PollerService
 from vidpipe import videos
-from vidpipe.cli import app
 from vidpipe.db.models import Video
 
 

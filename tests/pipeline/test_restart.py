@@ -11,9 +11,9 @@ import sys
 import time
 import urllib.request
 
+from cli.demo import _http, _multipart, make_test_clip
 from localcloud.ports import free_port_pair
 from tests.test_cli_up import _health
-from vidpipe.cli.pipeline import _http, _multipart, make_test_clip
 
 POLICY = {
     "VIDPIPE_MIN_DURATION_SECONDS": "1",
@@ -29,7 +29,7 @@ def _up(port, data_dir, log):
         [
             sys.executable,
             "-m",
-            "vidpipe.cli",
+            "cli",
             "up",
             "--port",
             str(port),

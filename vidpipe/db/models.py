@@ -9,10 +9,12 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     DateTime,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -24,6 +26,8 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from vidpipe.contracts import execution_name
 
 
 def utcnow() -> datetime:
@@ -51,7 +55,7 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime}
 
 
-class VideoStatus(str, enum.Enum):
+class VideoStatus(enum.StrEnum):
     uploaded = "uploaded"
     processing = "processing"
     processed = "processed"
@@ -87,7 +91,7 @@ class User(Base):
     # public video are ranked; a zero-vote group has NULL first_vote_at throughout, so NULL
     # ordering never matters. Partial indexes keep unranked sign-ups out.
     _ranking_order = (votes_received.desc(), "first_vote_at", "first_name", "last_name", "id")
-    _ranked_only = {"postgresql_where": public_videos > 0, "sqlite_where": public_videos > 0}
+    _ranked_only: dict[str, Any] = {"postgresql_where": public_videos > 0, "sqlite_where": public_videos > 0}
     __table_args__ = (
         Index("ix_users_ranking", *_ranking_order, **_ranked_only),
         Index("ix_users_city_ranking", "city_key", *_ranking_order, **_ranked_only),
@@ -100,7 +104,17 @@ class Video(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default=VideoStatus.uploaded.value)
+    # Stored as its value in a VARCHAR(16) (no native enum: adding a status needs no DDL).
+    status: Mapped[VideoStatus] = mapped_column(
+        Enum(
+            VideoStatus,
+            native_enum=False,
+            length=16,
+            create_constraint=False,
+            values_callable=lambda statuses: [s.value for s in statuses],
+        ),
+        default=VideoStatus.uploaded,
+    )
     # Each processing run is attempt N with the execution name `<video_id>-<N>`.
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     original_key: Mapped[str] = mapped_column(String(300))
@@ -124,7 +138,7 @@ class Video(Base):
 
     @property
     def execution_name(self) -> str:
-        return f"{self.id}-{self.attempt}"
+        return execution_name(self.id, self.attempt)
 
     __table_args__ = (
         Index("ix_videos_owner", "owner_id", "uploaded_at"),

@@ -1,4 +1,5 @@
-"""Start the embedded moto server and create the stack's resources in it.
+"""The local cloud: an embedded moto server holding vidpipe's AWS resources, plus the workers that
+run beside the API (the local Fargate runner and the poller). `local_cloud()` is its one lifecycle.
 
 Moto keeps everything in memory, so the resources are created anew on every start; the database
 is the source of truth that survives restarts (`start_workers` re-drives what a restart left
@@ -18,12 +19,29 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from moto.server import ThreadedMotoServer
+from sqlalchemy import Engine
 
-from vidpipe import aws
+from localcloud import ecs_shim
+from localcloud.persist import BucketMirror
+from localcloud.runner import LocalFargateRunner
+from poller import sweeper
+from poller.service import PollerService
+from statemachines import (
+    TRANSCODE_COMMAND,
+    TRANSCODE_CONTAINER,
+    definition_values,
+    render_definition,
+)
+from vidpipe import aws, executions, videos
+from vidpipe.contracts import execution_name
+from vidpipe.db.migrate import upgrade_to_head
+from vidpipe.db.session import make_engine, session_factory
+from vidpipe.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +54,6 @@ LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "loc
 
 CLUSTER_NAME = "vidpipe"
 TRANSCODE_FAMILY = "vidpipe-transcode"
-TRANSCODE_CONTAINER = "transcode"
-TRANSCODE_COMMAND = ("python", "-m", "jobs.transcode")
 STATE_MACHINE_NAME = "vidpipe-pipeline"
 # The job's processing policy (docs/architecture.md).
 TASK_POLICY_ENV = (
@@ -66,9 +82,9 @@ def enable_step_functions_execution() -> dict | None:
     return previous
 
 
-class LocalStack:
-    """The embedded AWS for one `vidpipe up`: its own port, so several stacks can run side by side
-    (in separate processes: moto's state is global to a process)."""
+class LocalCloud:
+    """The embedded AWS for one `vidpipe up`: its own port, so several run side by side (in
+    separate processes: moto's state is global to a process). Use it through `local_cloud()`."""
 
     def __init__(
         self,
@@ -105,17 +121,21 @@ class LocalStack:
         self.runner_poll_seconds = runner_poll_seconds
         self.with_poller = poller
         self.persist_bucket = persist_bucket
-        self.mirror = None
         self.poller_wait_seconds = poller_wait_seconds
         self.sweep_interval_seconds = sweep_interval_seconds
         self.jobs_visibility_timeout = jobs_visibility_timeout
         self.status_visibility_timeout = status_visibility_timeout
         self._server: ThreadedMotoServer | None = None
+        self._holds_lock = False
+        self._previous_sfn_config: dict | None = None
+        self._engine: Engine | None = None
         self.env: dict[str, str] = {}
+        self.network: dict[str, list[str]] = {}
         self.cluster_arn = ""
         self.task_definition_arn = ""
-        self.runner = None
-        self.poller = None
+        self.runner: LocalFargateRunner | None = None
+        self.poller: PollerService | None = None
+        self.mirror: BucketMirror | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -123,10 +143,8 @@ class LocalStack:
 
     def start(self) -> dict[str, str]:
         """Start moto, point this process's boto3 at it, create resources; return the settings env."""
-        from localcloud import ecs_shim
-
         if not _server_lock.acquire(blocking=False):
-            raise RuntimeError("a LocalStack is already running in this process")
+            raise RuntimeError("a local cloud is already running in this process")
         self._holds_lock = True
         self.quiet_logs()
         try:
@@ -249,28 +267,16 @@ class LocalStack:
             ],
         )["taskDefinition"]["taskDefinitionArn"]
 
-    def definition_values(self, *, subnet_ids, security_group_ids, status_url, dlq_url) -> dict:
-        """The placeholder values, exactly the names Pulumi supplies (docs/architecture.md)."""
-        return {
-            "ClusterArn": self.cluster_arn,
-            "TranscodeTaskDefinitionArn": self.task_definition_arn,
-            "TranscodeContainerName": TRANSCODE_CONTAINER,
-            "SubnetIds": list(subnet_ids),
-            "SecurityGroupIds": list(security_group_ids),
-            "AssignPublicIp": "DISABLED",
-            "StatusQueueUrl": status_url,
-            "DlqUrl": dlq_url,
-        }
-
     def _create_state_machine(self, *, subnet_ids, security_group_ids, status_url, dlq_url) -> str:
-        from statemachines import render_definition
-
         definition = json.loads(
             render_definition(
-                self.definition_values(
+                definition_values(
+                    cluster_arn=self.cluster_arn,
+                    task_definition_arn=self.task_definition_arn,
                     subnet_ids=subnet_ids,
                     security_group_ids=security_group_ids,
-                    status_url=status_url,
+                    assign_public_ip="DISABLED",
+                    status_queue_url=status_url,
                     dlq_url=dlq_url,
                 )
             )
@@ -302,13 +308,6 @@ class LocalStack:
         """Start what runs beside the API: the Fargate runner and the poller, after re-driving
         what the previous run left unfinished (moto lost its queues and executions; the
         database did not)."""
-        from localcloud.persist import BucketMirror
-        from localcloud.runner import LocalFargateRunner
-        from poller import sweeper
-        from poller.service import PollerService
-        from vidpipe import executions, videos
-        from vidpipe.db.session import make_engine, session_factory
-
         if self.persist_bucket:
             self.mirror = BucketMirror(self.env["VIDPIPE_BUCKET"], self.data_dir / "s3")
             restored = self.mirror.restore()
@@ -332,7 +331,8 @@ class LocalStack:
             concurrency=self.runner_concurrency,
             poll_seconds=self.runner_poll_seconds,
             execution_of=lambda env: executions.execution_arn(
-                f"{env.get('VIDPIPE_VIDEO_ID')}-{env.get('VIDPIPE_ATTEMPT')}", settings
+                execution_name(env.get("VIDPIPE_VIDEO_ID", ""), int(env.get("VIDPIPE_ATTEMPT", 0))),
+                settings,
             ),
         )
         self.runner.start()
@@ -355,13 +355,13 @@ class LocalStack:
         if self.mirror is not None:
             self.mirror.stop()
             self.mirror = None
-        if getattr(self, "_engine", None) is not None:
+        if self._engine is not None:
             self._engine.dispose()
             self._engine = None
         if self._server is not None:
             self._server.stop()
             self._server = None
-        if getattr(self, "_holds_lock", False):
+        if self._holds_lock:
             from moto.core.config import default_user_config
             from moto.moto_api import state_manager
 
@@ -369,10 +369,38 @@ class LocalStack:
                 state_manager.unset_transition("ecs::task")
             except KeyError:
                 pass
-            previous = getattr(self, "_previous_sfn_config", None)
+            previous = self._previous_sfn_config
             if previous is None:
                 default_user_config.pop("stepfunctions", None)
             else:
                 default_user_config["stepfunctions"] = previous
             self._holds_lock = False
             _server_lock.release()
+
+
+@contextmanager
+def local_cloud(
+    *,
+    database_url: str,
+    settings_env: dict[str, str] | None = None,
+    with_workers: bool = True,
+    redrive: bool = True,
+    **options,
+) -> Iterator[tuple[LocalCloud, Settings]]:
+    """Start the local cloud, point this process's settings at it (plus `settings_env`), migrate
+    the database, start the workers; yield the cloud and the settings; stop everything on exit.
+    `options` are LocalCloud's (port, data_dir, task_command, ...)."""
+    cloud = LocalCloud(**options)
+    try:
+        cloud.start()
+        os.environ["VIDPIPE_DATABASE_URL"] = database_url
+        os.environ.update(settings_env or {})
+        get_settings.cache_clear()
+        aws.reset_clients()
+        settings = get_settings()
+        upgrade_to_head(settings.sqlalchemy_url)
+        if with_workers:
+            cloud.start_workers(settings, redrive=redrive)
+        yield cloud, settings
+    finally:
+        cloud.stop()

@@ -1,0 +1,99 @@
+"""`vidpipe poller`, `vidpipe history` and `vidpipe retry`.
+
+They read the same environment as the services (docs/architecture.md); against a local
+`vidpipe up`, pass `--env-file DATA_DIR/local.env`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli.common import EnvFile, load_settings, parse_video_id, sessions
+from poller.service import PollerService
+from vidpipe import history as hist
+from vidpipe import operations
+from vidpipe.contracts import execution_name
+
+app = typer.Typer()
+
+
+@app.command(
+    help="Run the poller: jobs queue -> executions, status queue -> database, sweeper. "
+    "SIGTERM drains: in-hand messages are finished, nothing is lost."
+)
+def poller(
+    wait_seconds: Annotated[
+        int, typer.Option(help="SQS long-poll wait (also bounds the drain time).")
+    ] = 10,
+    sweep_interval: Annotated[
+        float, typer.Option(help="Seconds between sweeps for stuck videos.")
+    ] = 60.0,
+    env_file: EnvFile = None,
+) -> None:
+    settings = load_settings(env_file)
+    required = {
+        "VIDPIPE_JOBS_QUEUE_URL": settings.jobs_queue_url,
+        "VIDPIPE_STATUS_QUEUE_URL": settings.status_queue_url,
+        "VIDPIPE_STATE_MACHINE_ARN": settings.state_machine_arn,
+    }
+    missing = [name for name, value in required.items() if not value]
+    if missing:
+        typer.echo(f"missing configuration: {', '.join(missing)}", err=True)
+        raise typer.Exit(2)
+    PollerService(
+        settings,
+        sessions(settings),
+        wait_seconds=wait_seconds,
+        sweep_interval_seconds=sweep_interval,
+    ).run_until_signalled()
+
+
+@app.command(help="Print a video's processing run (its Step Functions execution) as a timeline.")
+def history(
+    video_id: Annotated[str, typer.Argument(help="The video id (the upload's video_id).")],
+    attempt: Annotated[
+        int | None, typer.Option(help="Which attempt (default: the video's current one).")
+    ] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Also show scheduled/started/submitted events.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Rows as JSON.")] = False,
+    env_file: EnvFile = None,
+) -> None:
+    settings = load_settings(env_file)
+    vid = parse_video_id(video_id)
+    if attempt is None:
+        # From the orchestrator, not the database: this works from an operator's laptop against
+        # the deployed state machine, where the private database is out of reach.
+        attempt = hist.latest_attempt(str(vid), settings)
+        if attempt is None:
+            typer.echo(f"no execution for video {vid}: not started yet, or unknown", err=True)
+            raise typer.Exit(1)
+    name = execution_name(vid, attempt)
+    try:
+        rows = hist.video_timeline(str(vid), attempt, settings)
+    except hist.NoHistory:
+        typer.echo(f"no execution {name}: not started yet, or the orchestrator lost it", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(hist.rows_as_json(rows))
+        return
+    typer.echo(f"execution {name}")
+    typer.echo(hist.format_timeline(rows, everything=everything))
+
+
+@app.command(help="Start a new processing attempt of a failed video.")
+def retry(
+    video_id: Annotated[str, typer.Argument(help="The failed video's id.")],
+    env_file: EnvFile = None,
+) -> None:
+    settings = load_settings(env_file)
+    vid = parse_video_id(video_id)
+    with sessions(settings)() as session:
+        result = operations.retry(session, settings, vid)
+    if result.outcome is not operations.RetryOutcome.RETRIED:
+        typer.echo(result.describe(), err=True)
+        raise typer.Exit(1)
+    typer.echo(result.describe())

@@ -1,3 +1,0 @@
-from vidpipe.cli import app
-
-app(prog_name="vidpipe")
