@@ -20,6 +20,7 @@ import pulumi_aws as aws  # noqa: E402
 from vidpipe_infra import iam  # noqa: E402
 from vidpipe_infra.config import StackConfig  # noqa: E402
 from vidpipe_infra.database import Database  # noqa: E402
+from vidpipe_infra.events import Events, EventsArgs  # noqa: E402
 from vidpipe_infra.images import Images  # noqa: E402
 from vidpipe_infra.network import Network  # noqa: E402
 from vidpipe_infra.observability import LogGroups, Monitoring  # noqa: E402
@@ -42,6 +43,7 @@ database = Database("vidpipe", cfg, network, secrets.db_password.result)
 images = Images("vidpipe", cfg, REPO_ROOT)
 logs = LogGroups("vidpipe", cfg)
 roles = iam.Roles("vidpipe")
+events = Events("vidpipe", EventsArgs(cfg=cfg))
 bucket_name, bucket_arn = storage.bucket.bucket, storage.bucket.arn
 
 compute = Cluster(
@@ -59,6 +61,7 @@ states_policy = roles.allow_state_machine(
     cluster_arn=compute.cluster.arn,
     status_queue_arn=queues.status.arn,
     dlq_arn=queues.dlq.arn,
+    event_bus_arn=events.bus.arn,
 )
 pipeline = Pipeline(
     "vidpipe",
@@ -73,7 +76,25 @@ pipeline = Pipeline(
     assign_public_ip=network.assign_public_ip,
     status_queue_url=queues.status.url,
     dlq_url=queues.dlq.url,
+    event_bus_name=events.bus_name,
+    log_level=cfg.state_machine_log_level,
+    log_execution_data=cfg.state_machine_log_execution_data,
     depends_on=[states_policy],
+)
+
+# Task policies need the state machine's ARN, so they are attached once it exists.
+task_policies = roles.allow_tasks(
+    bucket_arn=bucket_arn,
+    jobs_queue_arn=queues.jobs.arn,
+    status_queue_arn=queues.status.arn,
+    dlq_arn=queues.dlq.arn,
+    replies_queue_arn=queues.replies.arn,
+    state_machine_arn=pipeline.arn,
+    api_repository_arn=images.api_repo.arn,
+    job_repository_arn=images.job_repo.arn,
+    log_group_arns={service: group.arn for service, group in logs.groups.items()},
+    db_password_secret_arn=secrets.db_password_secret.arn,
+    jwt_secret_arn=secrets.jwt_secret.arn,
 )
 
 # Settings shared by the API and the poller (docs/architecture.md); secrets are added separately.
@@ -84,6 +105,9 @@ environment = {
     "VIDPIPE_STATUS_QUEUE_URL": queues.status.url,
     "VIDPIPE_DLQ_URL": queues.dlq.url,
     "VIDPIPE_STATE_MACHINE_ARN": pipeline.arn,
+    "VIDPIPE_EVENT_BUS_NAME": events.bus_name,
+    "VIDPIPE_DB_POOL_SIZE": str(cfg.db_pool_size),
+    "VIDPIPE_DB_MAX_OVERFLOW": str(cfg.db_max_overflow),
     "AWS_DEFAULT_REGION": region,
 }
 web = WebServices(
@@ -97,20 +121,15 @@ web = WebServices(
     jwt_secret_arn=secrets.jwt_secret.arn,
     log_groups=logs.groups,
     roles=roles,
+    # The poller answers operators' commands on the replies queue.
+    poller_environment={"VIDPIPE_REPLIES_QUEUE_URL": queues.replies.url},
+    role_policies=task_policies,
 )
-
-# Task policies need the state machine's ARN, so they are attached once it exists.
-roles.allow_tasks(
-    bucket_arn=bucket_arn,
-    jobs_queue_arn=queues.jobs.arn,
-    status_queue_arn=queues.status.arn,
-    dlq_arn=queues.dlq.arn,
+operators = roles.operators(
     state_machine_arn=pipeline.arn,
-    api_repository_arn=images.api_repo.arn,
-    job_repository_arn=images.job_repo.arn,
-    log_group_arns={service: group.arn for service, group in logs.groups.items()},
-    db_password_secret_arn=secrets.db_password_secret.arn,
-    jwt_secret_arn=secrets.jwt_secret.arn,
+    jobs_queue_arn=queues.jobs.arn,
+    replies_queue_arn=queues.replies.arn,
+    dlq_arn=queues.dlq.arn,
 )
 
 Monitoring(
@@ -125,7 +144,6 @@ Monitoring(
     cluster_name=compute.cluster.name,
     api_service_name=web.api_service.name,
     poller_service_name=web.poller_service.name,
-    transcode_family=compute.transcode_family,
 )
 
 pulumi.export("albUrl", web.url)
@@ -133,9 +151,15 @@ pulumi.export("bucket", bucket_name)
 pulumi.export("jobsQueueUrl", queues.jobs.url)
 pulumi.export("statusQueueUrl", queues.status.url)
 pulumi.export("dlqUrl", queues.dlq.url)
+pulumi.export("repliesQueueUrl", queues.replies.url)
+pulumi.export("eventBusName", events.bus_name)
+pulumi.export("operatorsPolicyArn", operators.arn)
 pulumi.export("stateMachineArn", pipeline.arn)
 pulumi.export("stateMachineExecutionsUrl", pipeline.console_url)
 pulumi.export("region", region)
 pulumi.export("clusterName", compute.cluster.name)
 pulumi.export("apiImage", images.api_image_ref)
 pulumi.export("jobImage", images.job_image_ref)
+if events.webhook_token is not None:
+    # The value of the webhookAuthHeader header on every delivery (a secret output).
+    pulumi.export("webhookToken", events.webhook_token)

@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./data/vidpipe.db"
     # Injected from Secrets Manager in the cloud so the URL itself carries no secret.
     database_password: SecretStr | None = None
+    # PostgreSQL connections per process: pool_size kept open, up to max_overflow more under load.
+    # The Pulumi stack sizes them so every task at its maximum count fits the instance's
+    # max_connections.
+    db_pool_size: int = Field(default=5, gt=0)
+    db_max_overflow: int = Field(default=5, ge=0)
 
     jwt_secret: SecretStr = SecretStr("change-me-local-only-secret-key-32b")
     jwt_ttl_seconds: int = Field(default=3600, gt=0)

@@ -11,6 +11,8 @@ from .network import DB_PORT, Network
 
 DB_NAME = "vidpipe"
 DB_USER = "vidpipe"
+# Where Dockerfile.api puts the RDS CA bundle (AWS's global trust store).
+RDS_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem"
 
 
 class Database(pulumi.ComponentResource):
@@ -54,11 +56,12 @@ class Database(pulumi.ComponentResource):
             opts=child,
         )
         # No password in the URL: the application merges VIDPIPE_DATABASE_PASSWORD into it.
+        # verify-full: TLS, and the server's certificate must be RDS's for this host name.
         self.url = pulumi.Output.concat(
             f"postgresql+psycopg://{DB_USER}@",
             self.instance.address,
             ":",
             self.instance.port.apply(str),
-            f"/{DB_NAME}",
+            f"/{DB_NAME}?sslmode=verify-full&sslrootcert={RDS_CA_BUNDLE}",
         )
         self.register_outputs({"address": self.instance.address})

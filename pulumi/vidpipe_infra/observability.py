@@ -58,7 +58,6 @@ class Monitoring(pulumi.ComponentResource):
         cluster_name: pulumi.Input[str],
         api_service_name: pulumi.Input[str],
         poller_service_name: pulumi.Input[str],
-        transcode_family: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("vidpipe:infra:Monitoring", name, None, opts)
@@ -176,7 +175,6 @@ class Monitoring(pulumi.ComponentResource):
             cluster=cluster_name,
             api=api_service_name,
             poller=poller_service_name,
-            family=transcode_family,
             alarms=pulumi.Output.all(*[a.arn for a in self.alarms.values()]),
         ).apply(lambda v: json.dumps(dashboard_body(**v)))
         self.dashboard = aws.cloudwatch.Dashboard(
@@ -188,9 +186,7 @@ class Monitoring(pulumi.ComponentResource):
         self.register_outputs({})
 
 
-def dashboard_body(
-    *, region, jobs, status, dlq, sm, alb, tg, cluster, api, poller, family, alarms
-) -> dict:
+def dashboard_body(*, region, jobs, status, dlq, sm, alb, tg, cluster, api, poller, alarms) -> dict:
     def graph(
         title: str, metrics: list, x: int, y: int, stat: str = "Sum", period: int = 60
     ) -> dict:
@@ -272,18 +268,44 @@ def dashboard_body(
                 9,
             ),
             # Step Functions publishes no per-state-machine "running" gauge; every running
-            # execution past MarkProcessing is one running transcode task, which Container
-            # Insights counts.
+            # execution past MarkProcessing is one running transcode task. Container Insights
+            # counts tasks per cluster (TaskCount by ClusterName) and per service
+            # (RunningTaskCount by ClusterName, ServiceName), not per task family: the transcode
+            # tasks are the cluster's tasks that belong to neither service.
             graph(
                 "Running executions (transcode tasks)",
                 [
+                    [
+                        {
+                            "expression": "cluster_tasks - api_tasks - poller_tasks",
+                            "label": "transcode tasks",
+                            "id": "transcode",
+                        }
+                    ],
+                    [
+                        insights,
+                        "TaskCount",
+                        "ClusterName",
+                        cluster,
+                        {"id": "cluster_tasks", "visible": False},
+                    ],
                     [
                         insights,
                         "RunningTaskCount",
                         "ClusterName",
                         cluster,
-                        "TaskDefinitionFamily",
-                        family,
+                        "ServiceName",
+                        api,
+                        {"id": "api_tasks", "visible": False},
+                    ],
+                    [
+                        insights,
+                        "RunningTaskCount",
+                        "ClusterName",
+                        cluster,
+                        "ServiceName",
+                        poller,
+                        {"id": "poller_tasks", "visible": False},
                     ],
                 ],
                 12,

@@ -12,7 +12,17 @@ from urllib.parse import quote
 import pulumi_aws as aws
 
 import pulumi
-from statemachines import definition_values, render_definition
+from statemachines import definition_values, placeholders, render_definition
+
+
+def render(values: dict, event_bus_name: str, template: str | None = None) -> str:
+    """The ASL file (or `template`) with its placeholders filled: the shared values
+    (statemachines), plus the completion events' bus when it names `${EventBusName}`."""
+    extra = {"EventBusName": event_bus_name}
+    wanted = placeholders(template)
+    return render_definition(
+        {**values, **{k: v for k, v in extra.items() if k in wanted}}, template
+    )
 
 
 class Pipeline(pulumi.ComponentResource):
@@ -29,6 +39,9 @@ class Pipeline(pulumi.ComponentResource):
         assign_public_ip: str,
         status_queue_url: pulumi.Input[str],
         dlq_url: pulumi.Input[str],
+        event_bus_name: pulumi.Input[str],
+        log_level: str = "ERROR",
+        log_execution_data: bool = False,
         depends_on: Sequence[pulumi.Resource] = (),
         opts: pulumi.ResourceOptions | None = None,
     ):
@@ -40,8 +53,14 @@ class Pipeline(pulumi.ComponentResource):
             security_group_ids=pulumi.Output.all(*security_group_ids),
             status_queue_url=status_queue_url,
             dlq_url=dlq_url,
+            bus=event_bus_name,
         ).apply(
-            lambda v: render_definition(definition_values(assign_public_ip=assign_public_ip, **v))
+            lambda v: render(
+                definition_values(
+                    assign_public_ip=assign_public_ip, **{k: x for k, x in v.items() if k != "bus"}
+                ),
+                v["bus"],
+            )
         )
 
         self.state_machine = aws.sfn.StateMachine(
@@ -52,8 +71,10 @@ class Pipeline(pulumi.ComponentResource):
             logging_configuration={
                 # Step Functions requires the ":*" form of the log group ARN.
                 "log_destination": log_group.arn.apply(lambda arn: f"{arn}:*"),
-                "include_execution_data": True,
-                "level": "ALL",
+                # ERROR without execution data by default: ALL with data would write every task
+                # token and payload to CloudWatch (stateMachineLogLevel / ...LogExecutionData).
+                "include_execution_data": log_execution_data,
+                "level": log_level,
             },
             tracing_configuration={"enabled": True},
             # The role's policy must exist before Step Functions validates logging and X-Ray.

@@ -1,4 +1,4 @@
-"""SQS: the jobs queue (redrive to the DLQ), the status queue, the DLQ.
+"""SQS: the jobs queue (redrive to the DLQ), the status queue, the DLQ, the operators' replies.
 
 Visibility timeouts follow the poller: it long-polls (20 s) and must finish one message (start an
 execution, or write a status to the database) well inside the visibility timeout, otherwise the
@@ -17,6 +17,8 @@ from .config import StackConfig
 
 LONG_POLL_SECONDS = 20
 FOURTEEN_DAYS = 14 * 24 * 3600
+# An answer to an operator's command is read within seconds or not at all.
+REPLIES_RETENTION_SECONDS = 300
 
 
 class Queues(pulumi.ComponentResource):
@@ -63,10 +65,19 @@ class Queues(pulumi.ComponentResource):
             sqs_managed_sse_enabled=True,
             opts=child,
         )
+        # The poller answers operators' commands (`vidpipe retry`, `vidpipe dlq redrive`) here.
+        self.replies = aws.sqs.Queue(
+            f"{name}-replies",
+            message_retention_seconds=REPLIES_RETENTION_SECONDS,
+            receive_wait_time_seconds=LONG_POLL_SECONDS,
+            sqs_managed_sse_enabled=True,
+            opts=child,
+        )
         self.register_outputs(
             {
                 "jobsQueueUrl": self.jobs.url,
                 "statusQueueUrl": self.status.url,
                 "dlqUrl": self.dlq.url,
+                "repliesQueueUrl": self.replies.url,
             }
         )

@@ -148,6 +148,8 @@ class WebServices(pulumi.ComponentResource):
         jwt_secret_arn: pulumi.Input[str],
         log_groups: Mapping[str, aws.cloudwatch.LogGroup],
         roles,
+        poller_environment: Mapping[str, pulumi.Input[str]] | None = None,
+        role_policies: Sequence[pulumi.Resource] = (),
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("vidpipe:infra:WebServices", name, None, opts)
@@ -270,9 +272,15 @@ class WebServices(pulumi.ComponentResource):
             health_check_grace_period_seconds=60,
             deployment_circuit_breaker={"enable": True, "rollback": True},
             propagate_tags="SERVICE",
-            # The autoscaler owns the task count after creation.
+            # `pulumi up` returns once the tasks run and pass health checks (the circuit breaker
+            # rolls a failing deployment back and fails the update).
+            wait_for_steady_state=True,
+            # The autoscaler owns the task count after creation. The role policies must exist
+            # before a task starts (ECR pull, secrets, AWS calls).
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=listeners, ignore_changes=["desiredCount"]
+                parent=self,
+                depends_on=[*listeners, *role_policies],
+                ignore_changes=["desiredCount"],
             ),
         )
         resource_id = pulumi.Output.concat("service/", cluster.name, "/", self.api_service.name)
@@ -312,6 +320,7 @@ class WebServices(pulumi.ComponentResource):
             region=region,
             environment={
                 **environment,
+                **(poller_environment or {}),
                 "VIDPIPE_MAX_RUNNING_EXECUTIONS": str(cfg.max_running_executions),
             },
             # The poller signs no tokens: it gets the database password only.
@@ -339,6 +348,7 @@ class WebServices(pulumi.ComponentResource):
             },
             deployment_circuit_breaker={"enable": True, "rollback": True},
             propagate_tags="SERVICE",
-            opts=child,
+            wait_for_steady_state=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(role_policies)),
         )
         self.register_outputs({"url": self.url})

@@ -67,9 +67,13 @@ def executions(stack: Stack) -> str:
     return state_machine(stack).replace(":stateMachine:", ":execution:") + ":*"
 
 
-def test_every_role_has_exactly_one_inline_policy_and_no_managed_policies(stack):
+def test_every_role_has_exactly_one_inline_policy_and_no_managed_policies(stack, tuned_stack):
     roles = stack.of_type("aws:iam/role:Role")
     assert sorted(r.name for r in roles) == sorted(ROLES)
+    # The webhook's delivery role exists only when a webhook is configured.
+    assert sorted(r.name for r in tuned_stack.of_type("aws:iam/role:Role")) == sorted(
+        [*ROLES, "vidpipe-webhook"]
+    )
     for role in roles:
         assert not role.inputs.get("managedPolicyArns"), role.name
         assert len(stack.role_policies(role.name)) == 1, role.name
@@ -77,7 +81,10 @@ def test_every_role_has_exactly_one_inline_policy_and_no_managed_policies(stack)
 
 
 def test_no_wildcard_actions_anywhere(stack):
-    for policy in stack.of_type("aws:iam/rolePolicy:RolePolicy"):
+    documents = stack.of_type("aws:iam/rolePolicy:RolePolicy") + stack.of_type(
+        "aws:iam/policy:Policy"
+    )
+    for policy in documents:
         for action, _ in grants(policy.json("policy")):
             assert "*" not in action, (policy.name, action)
 
@@ -133,7 +140,10 @@ def test_poller_task_policy(stack):
     }
     expected = {(a, queue(stack, "jobs")) for a in consume | {"sqs:SendMessage"}}
     expected |= {(a, queue(stack, "status")) for a in consume}
-    expected |= {("sqs:SendMessage", queue(stack, "dlq"))}
+    expected |= {
+        ("sqs:SendMessage", queue(stack, "dlq")),
+        ("sqs:SendMessage", queue(stack, "replies")),
+    }
     expected |= {
         (a, state_machine(stack)) for a in ("states:StartExecution", "states:ListExecutions")
     }
@@ -162,6 +172,34 @@ def test_transcode_lists_only_uploads_so_a_missing_input_is_404(stack):
     policy = stack.role_policy("vidpipe-transcode-task")
     (listing,) = [s for s in policy["Statement"] if "s3:ListBucket" in s["Action"]]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["uploads/*"]}}
+
+
+def test_operators_policy_has_exactly_what_the_operator_commands_need(stack):
+    (policy,) = stack.of_type("aws:iam/policy:Policy")
+    assert stack.outputs["operatorsPolicyArn"] == policy.outputs["arn"]
+    consume = {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+    }
+    expected = {("states:ListExecutions", state_machine(stack))}
+    expected |= {
+        (a, executions(stack)) for a in ("states:DescribeExecution", "states:GetExecutionHistory")
+    }
+    expected |= {("sqs:SendMessage", queue(stack, "jobs"))}
+    expected |= {(a, queue(stack, q)) for a in consume for q in ("replies", "dlq")}
+    assert grants(policy.json("policy")) == expected
+
+
+def test_webhook_role_may_only_invoke_its_api_destination(tuned_stack):
+    (destination,) = tuned_stack.of_type("aws:cloudwatch/eventApiDestination:EventApiDestination")
+    (role,) = [r for r in tuned_stack.of_type("aws:iam/role:Role") if r.name == "vidpipe-webhook"]
+    (statement,) = role.json("assumeRolePolicy")["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert grants(tuned_stack.role_policy("vidpipe-webhook")) == {
+        ("events:InvokeApiDestination", destination.outputs["arn"])
+    }
 
 
 def test_execution_role_policies(stack):

@@ -64,14 +64,18 @@ def test_definition_keeps_the_file_structure(stack):
     assert rendered["States"].keys() == template["States"].keys()
 
 
-def test_logging_all_with_execution_data_and_xray(stack):
+def test_logging_errors_without_execution_data_unless_raised_and_xray(stack, tuned_stack):
     (machine,) = stack.of_type(SFN)
     group = stack.one("aws:cloudwatch/logGroup:LogGroup", "vidpipe-states")
+    # Task tokens and payloads stay out of CloudWatch by default.
     assert machine.inputs["loggingConfiguration"] == {
-        "level": "ALL",
-        "includeExecutionData": True,
+        "level": "ERROR",
+        "includeExecutionData": False,
         "logDestination": group.outputs["arn"] + ":*",
     }
+    (debugging,) = tuned_stack.of_type(SFN)
+    assert debugging.inputs["loggingConfiguration"]["level"] == "ALL"
+    assert debugging.inputs["loggingConfiguration"]["includeExecutionData"] is True
     assert machine.inputs["tracingConfiguration"] == {"enabled": True}
     assert machine.inputs["type"] == "STANDARD"
     assert (
@@ -96,8 +100,17 @@ def test_state_machine_role_runs_only_the_transcode_task_definition(stack):
     (manage,) = _statements_with(policy, "ecs:StopTask")
     assert sorted(manage["Action"]) == ["ecs:DescribeTasks", "ecs:StopTask"]
     assert manage["Resource"] == [cluster.replace(":cluster/", ":task/") + "/*"]
-    # waitForTaskToken, not .sync: no EventBridge managed-rule permissions.
-    assert not [a for s in policy["Statement"] for a in s["Action"] if a.startswith("events:")]
+    # waitForTaskToken, not .sync: no EventBridge managed-rule permissions; only PutEvents on
+    # the stack's own bus (completion events).
+    events = {
+        (a, r)
+        for s in policy["Statement"]
+        for a in s["Action"]
+        if a.startswith("events:")
+        for r in s["Resource"]
+    }
+    (bus,) = stack.of_type("aws:cloudwatch/eventBus:EventBus")
+    assert events == {("events:PutEvents", bus.outputs["arn"])}
 
 
 def test_state_machine_role_passes_only_the_two_transcode_roles(stack):
