@@ -19,41 +19,54 @@ for path in (str(HERE), str(REPO_ROOT)):
 import pulumi_aws as aws  # noqa: E402
 from vidpipe_infra import iam  # noqa: E402
 from vidpipe_infra.config import StackConfig  # noqa: E402
-from vidpipe_infra.database import Database  # noqa: E402
+from vidpipe_infra.database import Database, DatabaseArgs  # noqa: E402
 from vidpipe_infra.events import Events, EventsArgs  # noqa: E402
-from vidpipe_infra.images import Images  # noqa: E402
-from vidpipe_infra.network import Network  # noqa: E402
-from vidpipe_infra.observability import LogGroups, Monitoring  # noqa: E402
-from vidpipe_infra.pipeline import Pipeline  # noqa: E402
-from vidpipe_infra.queues import Queues  # noqa: E402
+from vidpipe_infra.images import Images, ImagesArgs  # noqa: E402
+from vidpipe_infra.network import Network, NetworkArgs  # noqa: E402
+from vidpipe_infra.observability import (  # noqa: E402
+    LogGroups,
+    LogGroupsArgs,
+    Monitoring,
+    MonitoringArgs,
+)
+from vidpipe_infra.pipeline import Pipeline, PipelineArgs  # noqa: E402
+from vidpipe_infra.queues import Queues, QueuesArgs  # noqa: E402
 from vidpipe_infra.secrets import Secrets  # noqa: E402
-from vidpipe_infra.services import Cluster, WebServices  # noqa: E402
-from vidpipe_infra.storage import Storage  # noqa: E402
+from vidpipe_infra.services import (  # noqa: E402
+    Cluster,
+    ClusterArgs,
+    WebServices,
+    WebServicesArgs,
+)
+from vidpipe_infra.storage import Storage, StorageArgs  # noqa: E402
 
 import pulumi  # noqa: E402
 
+NAME = "vidpipe"
 cfg = StackConfig.load()
 region = aws.get_region_output().region
 
-network = Network("vidpipe", cfg)
-storage = Storage("vidpipe", cfg)
-queues = Queues("vidpipe", cfg)
-secrets = Secrets("vidpipe", cfg)
-database = Database("vidpipe", cfg, network, secrets.db_password.result)
-images = Images("vidpipe", cfg, REPO_ROOT)
-logs = LogGroups("vidpipe", cfg)
-roles = iam.Roles("vidpipe")
-events = Events("vidpipe", EventsArgs(cfg=cfg))
+network = Network(NAME, NetworkArgs(cfg))
+storage = Storage(NAME, StorageArgs(cfg))
+queues = Queues(NAME, QueuesArgs(cfg))
+secrets = Secrets(NAME)
+database = Database(NAME, DatabaseArgs(cfg, network, secrets.db_password.result))
+images = Images(NAME, ImagesArgs(cfg, REPO_ROOT))
+logs = LogGroups(NAME, LogGroupsArgs(cfg))
+roles = iam.Roles(NAME)
+events = Events(NAME, EventsArgs(cfg))
 bucket_name, bucket_arn = storage.bucket.bucket, storage.bucket.arn
 
 compute = Cluster(
-    "vidpipe",
-    cfg,
-    job_image=images.job_image_ref,
-    bucket=bucket_name,
-    log_group=logs.groups["transcode"].name,
-    task_role=roles.transcode_task,
-    execution_role=roles.transcode_execution,
+    NAME,
+    ClusterArgs(
+        cfg,
+        job_image=images.job_image_ref,
+        bucket=bucket_name,
+        log_group=logs.groups["transcode"].name,
+        task_role=roles.transcode_task,
+        execution_role=roles.transcode_execution,
+    ),
 )
 
 states_policy = roles.allow_state_machine(
@@ -64,25 +77,25 @@ states_policy = roles.allow_state_machine(
     event_bus_arn=events.bus.arn,
 )
 pipeline = Pipeline(
-    "vidpipe",
-    role=roles.state_machine,
-    log_group=logs.groups["states"],
-    cluster_arn=compute.cluster.arn,
-    # Without revision: RunTask takes the latest ACTIVE revision, so executions already running
-    # during a deploy still start their transcode task.
-    task_definition_family_arn=compute.transcode.arn_without_revision,
-    subnet_ids=network.task_subnet_ids,
-    security_group_ids=[network.job_sg.id],
-    assign_public_ip=network.assign_public_ip,
-    status_queue_url=queues.status.url,
-    dlq_url=queues.dlq.url,
-    event_bus_name=events.bus_name,
-    log_level=cfg.state_machine_log_level,
-    log_execution_data=cfg.state_machine_log_execution_data,
-    depends_on=[states_policy],
+    NAME,
+    PipelineArgs(
+        role=roles.state_machine,
+        log_group=logs.groups["states"],
+        cluster_arn=compute.cluster.arn,
+        task_definition_family_arn=compute.transcode.arn_without_revision,
+        subnet_ids=network.task_subnet_ids,
+        security_group_ids=[network.job_sg.id],
+        assign_public_ip=network.assign_public_ip,
+        status_queue_url=queues.status.url,
+        dlq_url=queues.dlq.url,
+        event_bus_name=events.bus_name,
+        log_level=cfg.state_machine_log_level,
+        log_execution_data=cfg.state_machine_log_execution_data,
+        depends_on=[states_policy],
+    ),
 )
 
-# Task policies need the state machine's ARN, so they are attached once it exists.
+# Task policies need the state machine's ARN; the services wait for them.
 task_policies = roles.allow_tasks(
     bucket_arn=bucket_arn,
     jobs_queue_arn=queues.jobs.arn,
@@ -111,19 +124,21 @@ environment = {
     "AWS_DEFAULT_REGION": region,
 }
 web = WebServices(
-    "vidpipe",
-    cfg,
-    network=network,
-    cluster=compute.cluster,
-    api_image=images.api_image_ref,
-    environment=environment,
-    db_password_secret_arn=secrets.db_password_secret.arn,
-    jwt_secret_arn=secrets.jwt_secret.arn,
-    log_groups=logs.groups,
-    roles=roles,
-    # The poller answers operators' commands on the replies queue.
-    poller_environment={"VIDPIPE_REPLIES_QUEUE_URL": queues.replies.url},
-    role_policies=task_policies,
+    NAME,
+    WebServicesArgs(
+        cfg,
+        network=network,
+        cluster=compute.cluster,
+        api_image=images.api_image_ref,
+        environment=environment,
+        db_password_secret_arn=secrets.db_password_secret.arn,
+        jwt_secret_arn=secrets.jwt_secret.arn,
+        log_groups=logs.groups,
+        roles=roles,
+        # The poller answers operators' commands on the replies queue.
+        poller_environment={"VIDPIPE_REPLIES_QUEUE_URL": queues.replies.url},
+        role_policies=task_policies,
+    ),
 )
 operators = roles.operators(
     state_machine_arn=pipeline.arn,
@@ -133,17 +148,19 @@ operators = roles.operators(
 )
 
 Monitoring(
-    "vidpipe",
-    cfg,
-    jobs_queue_name=queues.jobs.name,
-    status_queue_name=queues.status.name,
-    dlq_name=queues.dlq.name,
-    state_machine_arn=pipeline.arn,
-    alb_arn_suffix=web.alb.arn_suffix,
-    target_group_arn_suffix=web.target_group.arn_suffix,
-    cluster_name=compute.cluster.name,
-    api_service_name=web.api_service.name,
-    poller_service_name=web.poller_service.name,
+    NAME,
+    MonitoringArgs(
+        cfg,
+        jobs_queue_name=queues.jobs.name,
+        status_queue_name=queues.status.name,
+        dlq_name=queues.dlq.name,
+        state_machine_arn=pipeline.arn,
+        alb_arn_suffix=web.alb.arn_suffix,
+        target_group_arn_suffix=web.target_group.arn_suffix,
+        cluster_name=compute.cluster.name,
+        api_service_name=web.api_service.name,
+        poller_service_name=web.poller_service.name,
+    ),
 )
 
 pulumi.export("albUrl", web.url)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi_aws as aws
 
 import pulumi
@@ -15,15 +17,18 @@ DB_USER = "vidpipe"
 RDS_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem"
 
 
+@dataclass
+class DatabaseArgs:
+    """Inputs of `Database`."""
+
+    cfg: StackConfig
+    network: Network
+    password: pulumi.Input[str]
+
+
 class Database(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        cfg: StackConfig,
-        network: Network,
-        password: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
-    ):
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
+        cfg, network, password = args.cfg, args.network, args.password
         super().__init__("vidpipe:infra:Database", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 

@@ -289,6 +289,7 @@ class Roles(pulumi.ComponentResource):
 
     def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("vidpipe:infra:Roles", name, None, opts)
+        self._name = name
         child = pulumi.ResourceOptions(parent=self)
         partition = aws.get_partition_output().partition
         region = aws.get_region_output().region
@@ -355,7 +356,7 @@ class Roles(pulumi.ComponentResource):
             pulumi.Output.all(status_queue_arn, dlq_arn),
             event_bus_arn,
         ).apply(lambda v: state_machine_policy(*v))
-        return self._attach("vidpipe-states-policy", self.state_machine, document)
+        return self._attach(f"{self._name}-states-policy", self.state_machine, document)
 
     def allow_tasks(
         self,
@@ -378,7 +379,7 @@ class Roles(pulumi.ComponentResource):
         attached = []
         attached.append(
             self._attach(
-                "vidpipe-api-task-policy",
+                f"{self._name}-api-task-policy",
                 self.api_task,
                 all_(bucket_arn, jobs_queue_arn, state_machine_arn).apply(
                     lambda v: api_task_policy(*v)
@@ -387,7 +388,7 @@ class Roles(pulumi.ComponentResource):
         )
         attached.append(
             self._attach(
-                "vidpipe-poller-task-policy",
+                f"{self._name}-poller-task-policy",
                 self.poller_task,
                 all_(
                     jobs_queue_arn, status_queue_arn, dlq_arn, replies_queue_arn, state_machine_arn
@@ -396,7 +397,7 @@ class Roles(pulumi.ComponentResource):
         )
         attached.append(
             self._attach(
-                "vidpipe-transcode-task-policy",
+                f"{self._name}-transcode-task-policy",
                 self.transcode_task,
                 all_(bucket_arn, state_machine_arn).apply(lambda v: transcode_task_policy(*v)),
             )
@@ -415,7 +416,7 @@ class Roles(pulumi.ComponentResource):
             document = all_(repository, log_group_arns[service], all_(*secret_arns)).apply(
                 lambda v: execution_role_policy(*v)
             )
-            attached.append(self._attach(f"vidpipe-{service}-exec-policy", role, document))
+            attached.append(self._attach(f"{self._name}-{service}-exec-policy", role, document))
         return attached
 
     def operators(
@@ -431,7 +432,7 @@ class Roles(pulumi.ComponentResource):
             state_machine_arn, jobs_queue_arn, replies_queue_arn, dlq_arn
         ).apply(lambda v: json.dumps(operators_policy(*v), sort_keys=True))
         return aws.iam.Policy(
-            "vidpipe-operators",
+            f"{self._name}-operators",
             description="vidpipe operators: history, retry, dlq list/redrive (no database)",
             policy=document,
             opts=pulumi.ResourceOptions(parent=self),

@@ -8,6 +8,7 @@ message reappears and, for the jobs queue, counts toward `jobsMaxReceiveCount`.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pulumi_aws as aws
 
@@ -21,8 +22,16 @@ FOURTEEN_DAYS = 14 * 24 * 3600
 REPLIES_RETENTION_SECONDS = 300
 
 
+@dataclass
+class QueuesArgs:
+    """Inputs of `Queues`: the stack config (visibility timeouts, jobsMaxReceiveCount)."""
+
+    cfg: StackConfig
+
+
 class Queues(pulumi.ComponentResource):
-    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: QueuesArgs, opts: pulumi.ResourceOptions | None = None):
+        cfg = args.cfg
         super().__init__("vidpipe:infra:Queues", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 

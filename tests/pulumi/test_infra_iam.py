@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from .harness import ACCOUNT, Stack
 
 # The only actions allowed on "Resource": "*", each because AWS offers no resource-level
@@ -234,8 +232,37 @@ def test_task_definitions_use_their_own_roles(stack):
         )
 
 
-def test_policies_are_valid_json_documents(stack):
-    for policy in stack.of_type("aws:iam/rolePolicy:RolePolicy"):
-        document = json.loads(policy.inputs["policy"])
-        assert document["Version"] == "2012-10-17"
-        assert all({"Effect", "Action", "Resource"} <= s.keys() for s in document["Statement"])
+def test_policy_names_come_from_the_component_name():
+    from vidpipe_infra.iam import Roles
+
+    import pulumi
+
+    from .harness import RecordingMocks
+
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="vidpipe", stack="test", preview=False)
+
+    @pulumi.runtime.test
+    def build():
+        roles = Roles("blue")
+        roles.allow_state_machine(
+            task_definition_family_arn="arn:aws:ecs:r:1:task-definition/f",
+            cluster_arn="arn:aws:ecs:r:1:cluster/c",
+            status_queue_arn="arn:aws:sqs:r:1:s",
+            dlq_arn="arn:aws:sqs:r:1:d",
+            event_bus_arn="arn:aws:events:r:1:event-bus/b",
+        )
+        return roles.operators(
+            state_machine_arn="arn:aws:states:r:1:stateMachine:m",
+            jobs_queue_arn="arn:aws:sqs:r:1:j",
+            replies_queue_arn="arn:aws:sqs:r:1:r",
+            dlq_arn="arn:aws:sqs:r:1:d",
+        ).arn
+
+    build()
+    policies = {
+        r.name
+        for r in mocks.resources
+        if r.type in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
+    }
+    assert policies == {"blue-states-policy", "blue-operators"}
