@@ -109,7 +109,7 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
 
 
 # Parameters that never decide a permission and can be large.
-_DROPPED = {"Body", "MessageBody", "input", "output", "Entries_Detail"}
+_DROPPED = {"Body", "MessageBody", "input", "output"}
 
 
 def _on_call(params: dict, model, context: dict | None = None, **_: Any) -> None:

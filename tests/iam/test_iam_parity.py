@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from collections import defaultdict
 
 import pytest
@@ -39,33 +40,42 @@ def resources(parity_stack):
 def _run_scenarios(tmp_path_factory) -> list[dict]:
     log = tmp_path_factory.mktemp("aws-calls") / "calls.jsonl"
     env = {**os.environ, recorder.ENV_VAR: str(log)}
-    pending = list(plugin.SCENARIOS)
-    # A second run of the scenarios that failed: they time the pipeline against deadlines that a
-    # machine shared with other work can miss; what is recorded only grows by re-running.
+    pending, failed = list(plugin.SCENARIOS), []
+    # Each scenario must run; a scenario that fails its own assertions is run once more. Those
+    # assertions time the pipeline, which a machine shared with other work can miss, and they are
+    # tests/pipeline's to report: here only the calls matter, and re-running only adds calls.
     for _ in range(2):
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "tests.iam.plugin", *pending],
+            [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "tests.iam.plugin", *pending],
             cwd=REPO,
             env=env,
             capture_output=True,
             text=True,
             timeout=900,
         )
-        pending = [
-            n for n in pending if f"FAILED {n}" in result.stdout or f"ERROR {n}" in result.stdout
-        ]
-        if result.returncode == 0 or not pending:
+        # -rA summary lines: "PASSED <node id>", "FAILED <node id> - <message>".
+        outcome = {}
+        for line in result.stdout.splitlines():
+            word, _, rest = line.partition(" ")
+            if word in ("PASSED", "FAILED"):
+                outcome[rest.split(" - ", 1)[0]] = word
+        not_run = [n for n in pending if n not in outcome]
+        assert not not_run, f"scenarios did not run: {not_run}\n" + result.stdout[-3000:]
+        failed = [n for n in pending if outcome[n] == "FAILED"]
+        if not failed:
             break
-    assert result.returncode == 0, (
-        "the pipeline scenarios failed, so the recording is incomplete:\n" + result.stdout[-4000:]
-    )
+        pending = failed
+    if failed:
+        warnings.warn(
+            f"scenarios failed twice, their calls are still checked: {failed}", stacklevel=1
+        )
     return recorder.read(log)
 
 
 @pytest.fixture(scope="module")
 def calls(request, tmp_path_factory) -> list[dict]:
     path = plugin.recording(request.config)
-    if path is not None and plugin.scenarios_passed():
+    if path is not None and plugin.scenarios_ran():
         return recorder.read(path)  # this session ran the scenarios: reuse what it recorded
     return _run_scenarios(tmp_path_factory)
 
@@ -89,10 +99,20 @@ def _denied(policies: list[dict], requests) -> list[str]:
     )
 
 
-def test_every_component_was_recorded(requests_by_component):
-    # An empty recording would let everything pass.
-    for component in COMPONENTS:
-        assert requests_by_component.get(component), f"no AWS call recorded for {component}"
+# Calls every complete recording has: an empty or truncated recording would let everything pass.
+EXPECTED_CALLS = {
+    "api": {("s3", "PutObject"), ("sqs", "SendMessage"), ("stepfunctions", "GetExecutionHistory")},
+    "poller": {("stepfunctions", "StartExecution"), ("sqs", "SendMessage")},
+    "job": {("s3", "GetObject"), ("s3", "PutObject"), ("stepfunctions", "SendTaskSuccess")},
+    "cli": {("sqs", "ReceiveMessage"), ("stepfunctions", "GetExecutionHistory")},
+}
+
+
+def test_every_component_was_recorded(calls):
+    seen = {(c["component"], c["service"], c["operation"]) for c in calls}
+    for component, expected in EXPECTED_CALLS.items():
+        missing = {op for op in expected if (component, *op) not in seen}
+        assert not missing, f"the recording has no {sorted(missing)} from {component}"
 
 
 @pytest.mark.parametrize("component", COMPONENTS)
