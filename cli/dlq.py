@@ -8,9 +8,11 @@ from typing import Annotated
 
 import typer
 
-from cli.common import EnvFile, load_settings, parse_video_id, sessions
-from vidpipe import aws, operations
-from vidpipe.contracts import describe_dlq_body
+from cli import poller_client
+from cli.common import EnvFile, load_settings, parse_video_id
+from vidpipe import aws
+from vidpipe.contracts import RetryCommand, describe_dlq_body
+from vidpipe.operations import RetryOutcome
 from vidpipe.settings import Settings
 
 app = typer.Typer(
@@ -83,31 +85,36 @@ def dlq_redrive(
         list[str] | None, typer.Option("--video", help="Only these video ids (repeatable).")
     ] = None,
     limit: Limit = 100,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the poller's answers.")] = 60,
     env_file: EnvFile = None,
 ) -> None:
     settings = load_settings(env_file)
     only = {str(parse_video_id(v)) for v in video or []}
     messages = receive(settings, limit)
+    chosen: list[tuple[dict, RetryCommand]] = []
     keep: list[dict] = []
-    counts = {"redriven": 0, "removed": 0, "kept": 0}
-    session_factory = sessions(settings)
     for message in messages:
         entry = describe_dlq_body(message["Body"])
-        if (only and entry.video_id not in only) or entry.video_id is None:
+        if entry.video_id is None or (only and entry.video_id not in only):
             keep.append(message)
             continue
-        with session_factory() as session:
-            result = operations.retry(
-                session,
-                settings,
-                uuid.UUID(entry.video_id),
-                failed_attempt=entry.attempt,
-                retryable=operations.DLQ_RETRYABLE,
-            )
-        if result.outcome is operations.RetryOutcome.RETRIED:
+        command = RetryCommand(
+            video_id=uuid.UUID(entry.video_id), failed_attempt=entry.attempt, from_dlq=True
+        )
+        chosen.append((message, command))
+    try:
+        replies = poller_client.retry(settings, [c for _, c in chosen], timeout)
+    except poller_client.NoAnswer as exc:
+        release(settings, messages)
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2)
+    counts = {"redriven": 0, "removed": 0, "kept": 0}
+    for (message, _), reply in zip(chosen, replies, strict=True):
+        outcome = RetryOutcome(reply.outcome)
+        if outcome is RetryOutcome.RETRIED:
             counts["redriven"] += 1
-            typer.echo(result.describe())
-        elif result.outcome.settled:
+            typer.echo(reply.detail)
+        elif outcome.settled:
             counts["removed"] += 1  # nothing to do any more
         else:
             counts["kept"] += 1  # processing: a run is in progress, decide later

@@ -214,10 +214,16 @@ class LocalCloud:
             QueueName="vidpipe-status",
             Attributes={"VisibilityTimeout": str(self.status_visibility_timeout)},
         )["QueueUrl"]
+        replies_url = sqs.create_queue(
+            QueueName="vidpipe-replies",
+            # Answers to operators' commands matter for a minute; leftovers are dropped.
+            Attributes={"MessageRetentionPeriod": "300"},
+        )["QueueUrl"]
         self.env.update(
             VIDPIPE_JOBS_QUEUE_URL=jobs_url,
             VIDPIPE_STATUS_QUEUE_URL=status_url,
             VIDPIPE_DLQ_URL=dlq_url,
+            VIDPIPE_REPLIES_QUEUE_URL=replies_url,
         )
         network = self.network = self._create_network()
         self._create_ecs()

@@ -5,6 +5,9 @@ The state machine's MarkProcessing, RecordSuccess and RecordFailure states send 
 poller applies it with `vidpipe.videos.mark_*` (idempotent and attempt-aware), commits, then
 answers with SendTaskSuccess `{"applied": bool, "status": <video status or null>}`; the message is
 deleted only after that, so a crash in between re-applies the same update, harmlessly.
+
+Operators' `video.retry` commands travel on the same queue (they too are changes to a video's
+record, which only the poller makes); `poller.commands` carries them out.
 """
 
 from __future__ import annotations
@@ -12,15 +15,18 @@ from __future__ import annotations
 import enum
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
+from poller import commands
 from vidpipe import aws, videos
-from vidpipe.contracts import VideoStatusMessage
+from vidpipe.contracts import RetryCommand, VideoStatusMessage, parse_status_queue_body
 from vidpipe.db.models import Video
+from vidpipe.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +76,9 @@ def apply(session: Session, message: VideoStatusMessage) -> bool:
 
 
 class StatusOutcome(enum.StrEnum):
-    ANSWERED = "answered"  # applied and the waiting state answered
+    ANSWERED = "answered"  # applied and the waiting state (or operator) answered
     GONE = "gone"  # applied; nobody waits for the token any more
-    INVALID = "invalid"  # not a usable status message: deleted
+    INVALID = "invalid"  # not a usable status-queue message: deleted
     ERROR = "error"  # kept for another try
 
     @property
@@ -80,13 +86,33 @@ class StatusOutcome(enum.StrEnum):
         return self is not StatusOutcome.ERROR
 
 
-def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> StatusOutcome:
-    """Apply one status message and answer its task token."""
+@dataclass(frozen=True)
+class StatusResult:
+    outcome: StatusOutcome
+    # The execution ends right after this answer (a final status, or a superseded attempt): the
+    # jobs loop may have a free slot.
+    ends_run: bool = False
+
+
+def handle_status_message(
+    body: str, session_factory: sessionmaker[Session], settings: Settings
+) -> StatusResult:
+    """Apply one status-queue message: a state's status update (answering its task token) or an
+    operator's command (answered on the replies queue)."""
     try:
-        message = VideoStatusMessage.model_validate_json(body)
+        message = parse_status_queue_body(body)
     except ValidationError as exc:
-        log.error("status message dropped, not a VideoStatusMessage: %s", exc)
-        return StatusOutcome.INVALID
+        log.error("status-queue message dropped, not one vidpipe knows: %s", exc)
+        return StatusResult(StatusOutcome.INVALID)
+    if isinstance(message, RetryCommand):
+        done = commands.handle_retry(message, session_factory, settings)
+        return StatusResult(StatusOutcome.ANSWERED if done else StatusOutcome.ERROR)
+    return _handle_status(message, session_factory)
+
+
+def _handle_status(
+    message: VideoStatusMessage, session_factory: sessionmaker[Session]
+) -> StatusResult:
     try:
         with session_factory() as session:
             applied = apply(session, message)
@@ -94,10 +120,10 @@ def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> 
             status = video.status if video is not None else None
     except ValueError as exc:
         _fail(message, "Status.InvalidMessage", str(exc))
-        return StatusOutcome.INVALID
+        return StatusResult(StatusOutcome.INVALID)
     except Exception:
         log.exception("status %s for %s could not be applied", message.status, message.execution)
-        return StatusOutcome.ERROR
+        return StatusResult(StatusOutcome.ERROR)
     log.info(
         "status %s for video %s attempt %d: %s",
         message.status,
@@ -105,6 +131,7 @@ def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> 
         message.attempt,
         "applied" if applied else "stale",
     )
+    ends_run = message.status != "processing" or not applied
     try:
         aws.client("stepfunctions").send_task_success(
             taskToken=message.task_token,
@@ -115,13 +142,13 @@ def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> 
             log.info(
                 "no state waits for %s's %s update any more", message.execution, message.status
             )
-            return StatusOutcome.GONE
+            return StatusResult(StatusOutcome.GONE, ends_run)
         log.warning("SendTaskSuccess failed: %s", exc)
-        return StatusOutcome.ERROR
+        return StatusResult(StatusOutcome.ERROR)
     except BotoCoreError as exc:
         log.warning("SendTaskSuccess failed: %s", exc)
-        return StatusOutcome.ERROR
-    return StatusOutcome.ANSWERED
+        return StatusResult(StatusOutcome.ERROR)
+    return StatusResult(StatusOutcome.ANSWERED, ends_run)
 
 
 def _fail(message: VideoStatusMessage, error: str, cause: str) -> None:

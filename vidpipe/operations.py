@@ -18,6 +18,11 @@ from vidpipe import videos
 from vidpipe.db.models import Video, VideoStatus
 from vidpipe.settings import Settings
 
+# Only a failed video is retried on an operator's word; a DLQ message also stands for a video whose
+# jobs message never started (still `uploaded`).
+RETRYABLE = (VideoStatus.failed,)
+DLQ_RETRYABLE = (VideoStatus.failed, VideoStatus.uploaded)
+
 
 class RetryOutcome(enum.StrEnum):
     RETRIED = "retried"  # a new attempt exists; `queued` says whether SQS took its message
@@ -58,7 +63,7 @@ def retry(
     video_id: uuid.UUID,
     *,
     failed_attempt: int | None = None,
-    retryable: Collection[VideoStatus] = (VideoStatus.failed,),
+    retryable: Collection[VideoStatus] = RETRYABLE,
 ) -> RetryResult:
     """Start the next attempt of a video whose status is in `retryable`. `failed_attempt` is the
     attempt a failure report (a DLQ message) names: a newer attempt means it was dealt with."""
@@ -80,7 +85,3 @@ def retry(
         video.execution_name,
         queued,
     )
-
-
-# A DLQ message also stands for a video whose jobs message never started (still `uploaded`).
-DLQ_RETRYABLE = (VideoStatus.failed, VideoStatus.uploaded)

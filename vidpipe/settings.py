@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     jobs_queue_url: str = ""
     status_queue_url: str = ""
     dlq_url: str = ""
+    # Where the poller answers operators' commands (`vidpipe retry`, `vidpipe dlq redrive`).
+    replies_queue_url: str = ""
     state_machine_arn: str = ""
 
     max_upload_bytes: int = 100 * 1024 * 1024
@@ -40,6 +42,9 @@ class Settings(BaseSettings):
     resend_after_seconds: int = 60
 
     max_running_executions: int = Field(default=4, gt=0)
+    # The poller re-counts RUNNING executions (ListExecutions) this often, and when a run it
+    # answered ends: ListExecutions' account-wide refill is 2 per second in most regions.
+    running_count_refresh_seconds: float = Field(default=15.0, gt=0)
 
     @property
     def sqlalchemy_url(self) -> str:

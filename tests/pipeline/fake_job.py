@@ -6,7 +6,7 @@ SendTaskSuccess / SendTaskFailure), for the failure tests:
 ok: writes processed/<id>/clip.mp4 and poster.jpg and reports the job result.
 crash-once: the first run of a video exits 1 without reporting (as a crash); later runs are ok.
 hang: heartbeats never, reports never, sleeps for ever.
-invalid: reports Transcode.InvalidInput with a player-readable cause.
+invalid: reports Transcode.InvalidInput with the real job's cause for a 3 s clip.
 transient-once: reports Transcode.Transient on the first run, then ok.
 VIDPIPE_FAKE_STATE_DIR holds the per-video run counters; VIDPIPE_FAKE_SECONDS makes `ok` slower
 (heartbeating every VIDPIPE_HEARTBEAT_SECONDS meanwhile).
@@ -35,11 +35,9 @@ if mode == "hang":
 if mode == "crash-once" and runs == 1:
     sys.exit(1)
 if mode == "invalid":
-    sfn.send_task_failure(
-        taskToken=token,
-        error="Transcode.InvalidInput",
-        cause="duration 3.0 s is below the 20 s minimum",
-    )
+    from rejection import real_rejection  # beside this script
+
+    sfn.send_task_failure(taskToken=token, error="Transcode.InvalidInput", cause=real_rejection())
     sys.exit(0)
 if mode == "transient-once" and runs == 1:
     sfn.send_task_failure(taskToken=token, error="Transcode.Transient", cause="S3 download failed")

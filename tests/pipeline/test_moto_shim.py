@@ -6,7 +6,12 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from localcloud import ecs_shim
+
+# Boots a local cloud, ffmpeg or servers: `make test` runs these after the quick ones.
+pytestmark = pytest.mark.slow
 
 REMOVE = "moto fixed it: remove localcloud/ecs_shim.py (and this test)"
 

@@ -11,9 +11,14 @@ import sys
 import time
 import urllib.request
 
+import pytest
+
 from cli.demo import _http, _multipart, make_test_clip
 from localcloud.ports import free_port_pair
 from tests.test_cli_up import _health
+
+# Boots a local cloud, ffmpeg or servers: `make test` runs these after the quick ones.
+pytestmark = pytest.mark.slow
 
 POLICY = {
     "VIDPIPE_MIN_DURATION_SECONDS": "1",

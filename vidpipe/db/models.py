@@ -91,7 +91,10 @@ class User(Base):
     # public video are ranked; a zero-vote group has NULL first_vote_at throughout, so NULL
     # ordering never matters. Partial indexes keep unranked sign-ups out.
     _ranking_order = (votes_received.desc(), "first_vote_at", "first_name", "last_name", "id")
-    _ranked_only: dict[str, Any] = {"postgresql_where": public_videos > 0, "sqlite_where": public_videos > 0}
+    _ranked_only: dict[str, Any] = {
+        "postgresql_where": public_videos > 0,
+        "sqlite_where": public_videos > 0,
+    }
     __table_args__ = (
         Index("ix_users_ranking", *_ranking_order, **_ranked_only),
         Index("ix_users_city_ranking", "city_key", *_ranking_order, **_ranked_only),
