@@ -63,6 +63,7 @@ compute = Cluster(
         cfg,
         job_image=images.job_image_ref,
         bucket=bucket_name,
+        status_queue_url=queues.status.url,
         log_group=logs.groups["transcode"].name,
         task_role=roles.transcode_task,
         execution_role=roles.transcode_execution,
@@ -142,7 +143,7 @@ web = WebServices(
 )
 operators = roles.operators(
     state_machine_arn=pipeline.arn,
-    jobs_queue_arn=queues.jobs.arn,
+    status_queue_arn=queues.status.arn,
     replies_queue_arn=queues.replies.arn,
     dlq_arn=queues.dlq.arn,
 )

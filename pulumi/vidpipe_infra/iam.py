@@ -156,7 +156,7 @@ def poller_task_policy(
     )
 
 
-def transcode_task_policy(bucket_arn: str, state_machine_arn: str) -> dict:
+def transcode_task_policy(bucket_arn: str, status_queue_arn: str, state_machine_arn: str) -> dict:
     return _policy(
         _statement("ReadUploads", ["s3:GetObject"], [f"{bucket_arn}/{UPLOADS_PREFIX}*"]),
         # Without s3:ListBucket S3 answers 403, not 404, for a missing key: a video deleted
@@ -173,6 +173,8 @@ def transcode_task_policy(bucket_arn: str, state_machine_arn: str) -> dict:
             ["s3:PutObject", "s3:AbortMultipartUpload"],
             [f"{bucket_arn}/{PROCESSED_PREFIX}*"],
         ),
+        # Progress messages (`video.progress`, fire-and-forget) to the status queue the poller reads.
+        _statement("Progress", ["sqs:SendMessage"], [status_queue_arn]),
         _statement(
             "TaskToken",
             ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
@@ -201,12 +203,13 @@ def execution_role_policy(
 
 
 def operators_policy(
-    state_machine_arn: str, jobs_queue_arn: str, replies_queue_arn: str, dlq_arn: str
+    state_machine_arn: str, status_queue_arn: str, replies_queue_arn: str, dlq_arn: str
 ) -> dict:
     """Exactly what the operator commands need against AWS, without the database:
-    `vidpipe history` reads executions; `vidpipe retry` and `vidpipe dlq redrive` send commands
-    to the jobs queue and read the poller's answers; `dlq list|redrive` read and remove DLQ
-    messages (a listed message is released by setting its visibility back to 0)."""
+    `vidpipe history` reads executions; `vidpipe retry` and `vidpipe dlq redrive` send
+    `video.retry` commands on the status queue (the poller carries them out) and read its answers
+    on the replies queue; `dlq list|redrive` read and remove DLQ messages (a listed message is
+    released by setting its visibility back to 0)."""
     consume = [
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
@@ -220,7 +223,7 @@ def operators_policy(
             ["states:DescribeExecution", "states:GetExecutionHistory"],
             [execution_arns(state_machine_arn)],
         ),
-        _statement("SendCommands", ["sqs:SendMessage"], [jobs_queue_arn]),
+        _statement("SendCommands", ["sqs:SendMessage"], [status_queue_arn]),
         _statement("ReadRepliesAndDeadLetters", consume, [replies_queue_arn, dlq_arn]),
     )
 
@@ -399,7 +402,9 @@ class Roles(pulumi.ComponentResource):
             self._attach(
                 f"{self._name}-transcode-task-policy",
                 self.transcode_task,
-                all_(bucket_arn, state_machine_arn).apply(lambda v: transcode_task_policy(*v)),
+                all_(bucket_arn, status_queue_arn, state_machine_arn).apply(
+                    lambda v: transcode_task_policy(*v)
+                ),
             )
         )
         # Each execution role reads only the secrets its container receives.
@@ -423,13 +428,13 @@ class Roles(pulumi.ComponentResource):
         self,
         *,
         state_machine_arn: pulumi.Input[str],
-        jobs_queue_arn: pulumi.Input[str],
+        status_queue_arn: pulumi.Input[str],
         replies_queue_arn: pulumi.Input[str],
         dlq_arn: pulumi.Input[str],
     ) -> aws.iam.Policy:
         """The managed policy operators attach to themselves (output `operatorsPolicyArn`)."""
         document = pulumi.Output.all(
-            state_machine_arn, jobs_queue_arn, replies_queue_arn, dlq_arn
+            state_machine_arn, status_queue_arn, replies_queue_arn, dlq_arn
         ).apply(lambda v: json.dumps(operators_policy(*v), sort_keys=True))
         return aws.iam.Policy(
             f"{self._name}-operators",

@@ -93,6 +93,7 @@ class ClusterArgs:
     cfg: StackConfig
     job_image: pulumi.Input[str]
     bucket: pulumi.Input[str]
+    status_queue_url: pulumi.Input[str]
     log_group: pulumi.Input[str]
     task_role: aws.iam.Role
     execution_role: aws.iam.Role
@@ -124,7 +125,12 @@ class Cluster(pulumi.ComponentResource):
             memory=args.cfg.transcode_memory,
             log_group=args.log_group,
             region=region,
-            environment={"VIDPIPE_BUCKET": args.bucket, "AWS_DEFAULT_REGION": region},
+            environment={
+                "VIDPIPE_BUCKET": args.bucket,
+                # Where the job sends its progress (video.progress messages).
+                "VIDPIPE_STATUS_QUEUE_URL": args.status_queue_url,
+                "AWS_DEFAULT_REGION": region,
+            },
         )
         return _task_definition(
             f"{name}-transcode",

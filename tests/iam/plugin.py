@@ -18,13 +18,15 @@ from tests.iam import recorder
 # The pipeline tests whose calls the parity test needs (about a minute on 2 cores): the real job
 # end to end through the API (uploads, presigned reads, history), the CLI's history, dlq list,
 # retry and redrive, the sweeper's DLQ send and its look-up of a dead run, and a delete while
-# processing (StopExecution, removal of the objects). Every other pipeline test calls a subset.
+# processing (StopExecution, removal of the objects), and the operators' retry/redrive through the
+# poller with no database (`python -m cli` subprocesses). Every other pipeline test calls a subset.
 SCENARIOS = (
     "tests/pipeline/test_e2e.py::test_uploads_through_the_api_come_out_processed_in_s3_and_the_database",
     "tests/pipeline/test_failures.py::test_a_hanging_job_times_out_is_retried_then_fails_into_the_dlq",
     "tests/pipeline/test_failures.py::test_dlq_redrive_starts_a_new_attempt_and_removes_what_needs_nothing",
     "tests/pipeline/test_failures.py::test_deleting_a_processing_video_stops_its_execution",
     "tests/pipeline/test_failures.py::test_sweeper_redrives_a_processing_video_whose_run_died",
+    "tests/pipeline/test_failures.py::test_operators_retry_and_redrive_without_database_access",
 )
 
 _PATH = pytest.StashKey[Path]()

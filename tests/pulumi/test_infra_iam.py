@@ -160,6 +160,7 @@ def test_transcode_task_policy(stack):
         ("s3:ListBucket", BUCKET),
         ("s3:PutObject", f"{BUCKET}/processed/*"),
         ("s3:AbortMultipartUpload", f"{BUCKET}/processed/*"),
+        ("sqs:SendMessage", queue(stack, "status")),
         ("states:SendTaskSuccess", state_machine(stack)),
         ("states:SendTaskFailure", state_machine(stack)),
         ("states:SendTaskHeartbeat", state_machine(stack)),
@@ -185,7 +186,8 @@ def test_operators_policy_has_exactly_what_the_operator_commands_need(stack):
     expected |= {
         (a, executions(stack)) for a in ("states:DescribeExecution", "states:GetExecutionHistory")
     }
-    expected |= {("sqs:SendMessage", queue(stack, "jobs"))}
+    # Commands (video.retry) go to the status queue, which the poller consumes.
+    expected |= {("sqs:SendMessage", queue(stack, "status"))}
     expected |= {(a, queue(stack, q)) for a in consume for q in ("replies", "dlq")}
     assert grants(policy.json("policy")) == expected
 
@@ -254,7 +256,7 @@ def test_policy_names_come_from_the_component_name():
         )
         return roles.operators(
             state_machine_arn="arn:aws:states:r:1:stateMachine:m",
-            jobs_queue_arn="arn:aws:sqs:r:1:j",
+            status_queue_arn="arn:aws:sqs:r:1:s",
             replies_queue_arn="arn:aws:sqs:r:1:r",
             dlq_arn="arn:aws:sqs:r:1:d",
         ).arn

@@ -130,7 +130,11 @@ def test_transcode_task_definition(configured):
     assert container["memory"] == cfg["transcodeMemory"]
     assert container["image"] == stack.outputs["jobImage"]
     values = env(stack, "vidpipe-transcode")
-    assert values == {"VIDPIPE_BUCKET": stack.outputs["bucket"], "AWS_DEFAULT_REGION": "us-east-1"}
+    assert values == {
+        "VIDPIPE_BUCKET": stack.outputs["bucket"],
+        "VIDPIPE_STATUS_QUEUE_URL": stack.outputs["statusQueueUrl"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
 
 
 def test_transcode_runs_only_from_step_functions(stack):
