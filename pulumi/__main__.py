@@ -35,6 +35,8 @@ from vidpipe_infra.secrets import Secrets  # noqa: E402
 from vidpipe_infra.services import (  # noqa: E402
     Cluster,
     ClusterArgs,
+    Ingress,
+    IngressArgs,
     WebServices,
     WebServicesArgs,
 )
@@ -70,6 +72,9 @@ compute = Cluster(
     ),
 )
 
+# The load balancer comes before the state machine: the completion events link to the API.
+ingress = Ingress(NAME, IngressArgs(cfg, network))
+
 states_policy = roles.allow_state_machine(
     task_definition_family_arn=compute.transcode.arn_without_revision,
     cluster_arn=compute.cluster.arn,
@@ -90,6 +95,7 @@ pipeline = Pipeline(
         status_queue_url=queues.status.url,
         dlq_url=queues.dlq.url,
         event_bus_name=events.bus_name,
+        api_base_url=cfg.api_base_url or ingress.url,
         log_level=cfg.state_machine_log_level,
         log_execution_data=cfg.state_machine_log_execution_data,
         depends_on=[states_policy],
@@ -129,6 +135,7 @@ web = WebServices(
     WebServicesArgs(
         cfg,
         network=network,
+        ingress=ingress,
         cluster=compute.cluster,
         api_image=images.api_image_ref,
         environment=environment,

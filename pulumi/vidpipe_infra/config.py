@@ -147,6 +147,9 @@ class StackConfig:
     # the header below with a generated token (stack output `webhookToken`).
     webhook_url: str = ""
     webhook_auth_header: str = "X-Vidpipe-Webhook-Token"
+    # The API's public origin in the events' links (your DNS name for the ALB, e.g.
+    # https://videos.example.com); empty: the ALB's own URL.
+    api_base_url: str = ""
 
     # Teardown convenience: allow `pulumi destroy` to delete non-empty buckets / repositories.
     bucket_force_destroy: bool = False
@@ -176,6 +179,13 @@ class StackConfig:
             raise ValueError(f"stateMachineLogLevel must be one of {_LOG_LEVELS}")
         if self.webhook_url and not self.webhook_url.startswith("https://"):
             raise ValueError("webhookUrl must be an https:// URL (EventBridge API destinations)")
+        if self.api_base_url and (
+            not self.api_base_url.startswith(("https://", "http://"))
+            or any(c in self.api_base_url for c in "{}'\\")
+        ):
+            raise ValueError(
+                "apiBaseUrl must be a plain http(s) URL such as https://videos.example.com"
+            )
         if self.db_pool_size < 1 or self.db_max_overflow < 0:
             raise ValueError("need dbPoolSize >= 1 and dbMaxOverflow >= 0")
         limit = max_connections(self.db_instance_class)

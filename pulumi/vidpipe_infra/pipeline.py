@@ -6,8 +6,10 @@ placeholders (and raises KeyError for any placeholder this program does not supp
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import pulumi_aws as aws
@@ -16,14 +18,20 @@ import pulumi
 from statemachines import definition_values, placeholders, render_definition
 
 
-def render(values: dict, event_bus_name: str, template: str | None = None) -> str:
-    """The ASL file (or `template`) with its placeholders filled: the shared values
-    (statemachines), plus the completion events' bus when it names `${EventBusName}`."""
-    extra = {"EventBusName": event_bus_name}
+def placeholder_values(**values: Any) -> dict:
+    """The shared placeholder values (statemachines.definition_values) from what this program
+    knows, passing each function argument it declares; the completion events' bus and the API's
+    URL are added by name for a definition_values that does not know them yet."""
+    accepted = inspect.signature(definition_values).parameters
+    out = definition_values(**{k: v for k, v in values.items() if k in accepted})
+    extra = {"EventBusName": values["event_bus_name"], "ApiBaseUrl": values["api_base_url"]}
+    return {**extra, **out}
+
+
+def render(values: dict, template: str | None = None) -> str:
+    """The ASL file (or `template`) with the placeholders it names filled from `values`."""
     wanted = placeholders(template)
-    return render_definition(
-        {**values, **{k: v for k, v in extra.items() if k in wanted}}, template
-    )
+    return render_definition({k: v for k, v in values.items() if k in wanted}, template)
 
 
 @dataclass
@@ -42,6 +50,8 @@ class PipelineArgs:
     status_queue_url: pulumi.Input[str]
     dlq_url: pulumi.Input[str]
     event_bus_name: pulumi.Input[str]
+    # The API's public origin; completion events link to <api_base_url>/api/videos/<id>.
+    api_base_url: pulumi.Input[str]
     log_level: str = "ERROR"
     log_execution_data: bool = False
     # The role's policy: Step Functions validates logging and X-Ray permissions at creation.
@@ -51,15 +61,17 @@ class PipelineArgs:
 class Pipeline(pulumi.ComponentResource):
     def __init__(self, name: str, args: PipelineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("vidpipe:infra:Pipeline", name, None, opts)
-        definition = pulumi.Output.all(
+        values = pulumi.Output.all(
             cluster_arn=args.cluster_arn,
             task_definition_arn=args.task_definition_family_arn,
             subnet_ids=pulumi.Output.all(*args.subnet_ids),
             security_group_ids=pulumi.Output.all(*args.security_group_ids),
             status_queue_url=args.status_queue_url,
             dlq_url=args.dlq_url,
-        ).apply(lambda v: definition_values(assign_public_ip=args.assign_public_ip, **v))
-        rendered = pulumi.Output.all(definition, args.event_bus_name).apply(lambda v: render(*v))
+            event_bus_name=args.event_bus_name,
+            api_base_url=args.api_base_url,
+        ).apply(lambda v: placeholder_values(assign_public_ip=args.assign_public_ip, **v))
+        rendered = values.apply(render)
         self.state_machine = aws.sfn.StateMachine(
             f"{name}-pipeline",
             type="STANDARD",

@@ -145,49 +145,33 @@ class Cluster(pulumi.ComponentResource):
 
 
 @dataclass
-class WebServicesArgs:
-    """Inputs of `WebServices`."""
+class IngressArgs:
+    """Inputs of `Ingress`: the stack config (certificateArn / allowHttp) and the network."""
 
     cfg: StackConfig
     network: Network
-    cluster: aws.ecs.Cluster
-    api_image: pulumi.Input[str]
-    # Settings of the API and the poller (docs/architecture.md); secrets come separately.
-    environment: Mapping[str, pulumi.Input[str]]
-    db_password_secret_arn: pulumi.Input[str]
-    jwt_secret_arn: pulumi.Input[str]
-    log_groups: Mapping[str, aws.cloudwatch.LogGroup]
-    roles: Roles
-    # Settings only the poller gets (e.g. the replies queue).
-    poller_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    # The role policies the tasks need from their first start (ECR pull, secrets, AWS calls).
-    role_policies: Sequence[pulumi.Resource] = ()
 
 
-class WebServices(pulumi.ComponentResource):
-    """The API service behind the ALB (CPU target tracking) and the poller service."""
+class Ingress(pulumi.ComponentResource):
+    """The ALB, the API's target group and the listeners: HTTPS on 443 with HTTP redirected to it,
+    or plain HTTP only when the stack allows it explicitly (StackConfig refuses neither).
 
-    def __init__(
-        self, name: str, args: WebServicesArgs, opts: pulumi.ResourceOptions | None = None
-    ):
-        super().__init__("vidpipe:infra:WebServices", name, None, opts)
+    Built before the state machine, whose completion events carry the API's URL.
+    """
+
+    def __init__(self, name: str, args: IngressArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("vidpipe:infra:Ingress", name, None, opts)
         self._name = name
         self._args = args
-        self._child = pulumi.ResourceOptions(parent=self)
-        self._region = aws.get_region_output().region
+        # These resources were children of WebServices before Ingress existed: the alias keeps
+        # a deployed stack's load balancer instead of replacing it.
+        moved_from = pulumi.Alias(
+            parent=pulumi.create_urn(name, "vidpipe:infra:WebServices")  # type: ignore[arg-type]
+        )
+        self._child = pulumi.ResourceOptions(parent=self, aliases=[moved_from])
         self.alb, self.target_group = self._load_balancer()
-        listeners, self.url = self._listeners()
-        self.api_task, self.api_service = self._api(listeners)
-        self.api_scaling_policy = self._api_autoscaling()
-        self.poller_task, self.poller_service = self._poller()
+        self.listeners, self.url = self._listeners()
         self.register_outputs({"url": self.url})
-
-    def _network_configuration(self, security_group: aws.ec2.SecurityGroup) -> dict:
-        return {
-            "subnets": self._args.network.task_subnet_ids,
-            "security_groups": [security_group.id],
-            "assign_public_ip": self._args.cfg.tasks_public,
-        }
 
     def _load_balancer(self) -> tuple[aws.lb.LoadBalancer, aws.lb.TargetGroup]:
         name, network = self._name, self._args.network
@@ -253,6 +237,53 @@ class WebServices(pulumi.ComponentResource):
             ),
             self._listener("http", 80, "HTTP", [redirect]),
         ], pulumi.Output.concat("https://", self.alb.dns_name)
+
+
+@dataclass
+class WebServicesArgs:
+    """Inputs of `WebServices`."""
+
+    cfg: StackConfig
+    network: Network
+    ingress: Ingress
+    cluster: aws.ecs.Cluster
+    api_image: pulumi.Input[str]
+    # Settings of the API and the poller (docs/architecture.md); secrets come separately.
+    environment: Mapping[str, pulumi.Input[str]]
+    db_password_secret_arn: pulumi.Input[str]
+    jwt_secret_arn: pulumi.Input[str]
+    log_groups: Mapping[str, aws.cloudwatch.LogGroup]
+    roles: Roles
+    # Settings only the poller gets (e.g. the replies queue).
+    poller_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    # The role policies the tasks need from their first start (ECR pull, secrets, AWS calls).
+    role_policies: Sequence[pulumi.Resource] = ()
+
+
+class WebServices(pulumi.ComponentResource):
+    """The API service behind the ALB (CPU target tracking) and the poller service."""
+
+    def __init__(
+        self, name: str, args: WebServicesArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("vidpipe:infra:WebServices", name, None, opts)
+        self._name = name
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._region = aws.get_region_output().region
+        self.alb, self.target_group = args.ingress.alb, args.ingress.target_group
+        self.url = args.ingress.url
+        self.api_task, self.api_service = self._api(args.ingress.listeners)
+        self.api_scaling_policy = self._api_autoscaling()
+        self.poller_task, self.poller_service = self._poller()
+        self.register_outputs({"url": self.url})
+
+    def _network_configuration(self, security_group: aws.ec2.SecurityGroup) -> dict:
+        return {
+            "subnets": self._args.network.task_subnet_ids,
+            "security_groups": [security_group.id],
+            "assign_public_ip": self._args.cfg.tasks_public,
+        }
 
     def _api(self, listeners: list) -> tuple[aws.ecs.TaskDefinition, aws.ecs.Service]:
         name, args, cfg = self._name, self._args, self._args.cfg

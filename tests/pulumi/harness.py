@@ -287,4 +287,5 @@ TUNED = {
     "stateMachineLogExecutionData": True,
     "webhookUrl": "https://hooks.example.com/vidpipe",
     "webhookAuthHeader": "X-Hook-Secret",
+    "apiBaseUrl": "https://videos.example.com",
 }

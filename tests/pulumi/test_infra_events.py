@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from vidpipe_infra.pipeline import render
+from vidpipe_infra.pipeline import placeholder_values, render
 
 import statemachines
 
@@ -52,7 +52,7 @@ def test_webhook_posts_each_event_with_the_generated_token_header(tuned_stack):
     assert target.inputs["roleArn"] == role.outputs["arn"]
 
 
-def test_the_definition_gets_the_bus_when_the_file_names_it():
+def test_the_definition_gets_the_bus_and_the_api_url_when_the_file_names_them(stack):
     template = json.dumps(
         {
             "StartAt": "A",
@@ -60,13 +60,39 @@ def test_the_definition_gets_the_bus_when_the_file_names_it():
                 "A": {
                     "Type": "Task",
                     "Resource": "arn:aws:states:::events:putEvents",
-                    "Parameters": {"Entries": [{"EventBusName": "${EventBusName}"}]},
+                    "Parameters": {
+                        "Entries": [
+                            {
+                                "EventBusName": "${EventBusName}",
+                                "Detail": {"url": "${ApiBaseUrl}/api/videos/x"},
+                            }
+                        ]
+                    },
                     "End": True,
                 }
             },
         }
     )
-    assert statemachines.placeholders(template) == {"EventBusName"}
-    rendered = json.loads(render({}, "vidpipe-test", template))
-    entry = rendered["States"]["A"]["Parameters"]["Entries"][0]
-    assert entry == {"EventBusName": "vidpipe-test"}
+    assert statemachines.placeholders(template) == {"EventBusName", "ApiBaseUrl"}
+    values = placeholder_values(
+        cluster_arn="c",
+        task_definition_arn="t",
+        subnet_ids=["s"],
+        security_group_ids=["g"],
+        assign_public_ip="DISABLED",
+        status_queue_url="q",
+        dlq_url="d",
+        event_bus_name="vidpipe-test",
+        api_base_url="https://videos.example.com",
+    )
+    entry = json.loads(render(values, template))["States"]["A"]["Parameters"]["Entries"][0]
+    assert entry == {
+        "EventBusName": "vidpipe-test",
+        "Detail": {"url": "https://videos.example.com/api/videos/x"},
+    }
+    # The deployed definition names the stack's bus and the ALB's URL wherever the file asks.
+    (machine,) = stack.of_type("aws:sfn/stateMachine:StateMachine")
+    text = machine.inputs["definition"]
+    wanted = statemachines.placeholders()
+    assert ('"EventBusName": "vidpipe-test"' in text) is ("EventBusName" in wanted)
+    assert (stack.outputs["albUrl"] in text) is ("ApiBaseUrl" in wanted)

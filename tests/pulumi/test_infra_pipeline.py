@@ -29,6 +29,9 @@ def _expected_values(stack: Stack, public: bool) -> dict:
         "AssignPublicIp": "ENABLED" if public else "DISABLED",
         "StatusQueueUrl": stack.one("aws:sqs/queue:Queue", "vidpipe-status").outputs["url"],
         "DlqUrl": stack.one("aws:sqs/queue:Queue", "vidpipe-dlq").outputs["url"],
+        # Used when the file names them (completion events).
+        "EventBusName": stack.one("aws:cloudwatch/eventBus:EventBus", "vidpipe-bus").inputs["name"],
+        "ApiBaseUrl": "https://videos.example.com" if public else stack.outputs["albUrl"],
     }
 
 
