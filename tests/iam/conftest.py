@@ -7,7 +7,6 @@ import pytest
 from tests.iam import plugin
 from tests.iam.plugin import (  # noqa: F401  (pytest finds hooks by name in a conftest)
     pytest_collection_modifyitems,
-    pytest_runtest_logreport,
 )
 
 

@@ -53,6 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Child Pythons (the job the local Fargate runner starts) record into the same file.
     os.environ["PYTHONPATH"] = recorder.subprocess_pythonpath(work / "site", log)
     config.stash[_PATH] = log
+    config.pluginmanager.register(_Reports(), "vidpipe-aws-call-reports")
 
 
 @pytest.hookimpl(trylast=True)
@@ -61,6 +62,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.nodeid.startswith("tests/iam/"))
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when == "call":
-        _ran.add(report.nodeid)
+class _Reports:
+    """Sees every test's report. Registered as a plugin object: a hook in tests/iam/conftest.py
+    would only hear about the tests under tests/iam."""
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            _ran.add(report.nodeid)
