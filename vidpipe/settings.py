@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./data/vidpipe.db"
     # Injected from Secrets Manager in the cloud so the URL itself carries no secret.
     database_password: SecretStr | None = None
+    # PostgreSQL connections per process: pool_size kept open, up to max_overflow more under load.
+    # The Pulumi stack sizes them so every task at its maximum count fits the instance's
+    # max_connections.
+    db_pool_size: int = Field(default=5, gt=0)
+    db_max_overflow: int = Field(default=5, ge=0)
 
     # No default: a default in the repository would let anyone forge tokens for a server started
     # without the variable. `vidpipe up` generates one per data directory (localcloud.secrets).
