@@ -24,6 +24,9 @@ from tests.iam import stack as stack_policies
 from tests.iam.policy import Request, allowed, allowing_statements
 from tests.pulumi.harness import REPO
 
+# Runs pipeline scenarios (or reuses the session's): `make test` runs it with the slow tests.
+pytestmark = pytest.mark.slow
+
 COMPONENTS = ("api", "poller", "job", "cli")
 
 
