@@ -38,8 +38,29 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
+def client_address(request: Request) -> str:
+    """The client's IP address. Behind N trusted proxies (VIDPIPE_TRUSTED_PROXY_COUNT, 1 behind
+    the ALB) it is the X-Forwarded-For entry the outermost trusted proxy appended; entries further
+    left are written by the client and could be anything. With 0, the header is ignored."""
+    settings: Settings = request.app.state.settings
+    peer = request.client.host if request.client else "unknown"
+    trusted = settings.trusted_proxy_count
+    if trusted < 1:
+        return peer
+    forwarded = [
+        hop.strip()
+        for header in request.headers.getlist("x-forwarded-for")
+        for hop in header.split(",")
+        if hop.strip()
+    ]
+    if not forwarded:
+        return peer
+    return forwarded[-trusted] if len(forwarded) >= trusted else forwarded[0]
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
+ClientAddress = Annotated[str, Depends(client_address)]
 
 # Declared for the OpenAPI document only (auto_error=False); `request_token` reads the credential
 # so that a missing or malformed one gets our own 401 body.

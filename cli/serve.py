@@ -38,6 +38,15 @@ def api(
     upgrade_to_head(settings.sqlalchemy_url)
     if workers > 1:
         # Each worker builds its own app from the environment (an app object can't be shared).
-        uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers)
+        uvicorn.run(
+            "api.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            server_header=False,  # no "server: uvicorn" banner
+        )
     else:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level="info", server_header=False
+        )

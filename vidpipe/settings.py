@@ -43,6 +43,9 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = 100 * 1024 * 1024
     presign_expiry_seconds: int = Field(default=900, gt=0)
+    # Origin (scheme://host[:port]) the browser loads media from, for the API's CSP; when unset
+    # it is taken from a presigned URL's host.
+    media_origin: str | None = None
     # Seconds after which an upload whose SQS message was never confirmed is re-sent by the sweeper.
     resend_after_seconds: int = 60
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import CursorResult, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from vidpipe import aws, executions, runs, storage
-from vidpipe.contracts import VideoJobMessage, output_prefix_for
+from vidpipe.contracts import VideoJobMessage, output_prefix_for, upload_key_for
 from vidpipe.db.models import User, Video, VideoStatus, utcnow
 from vidpipe.errors import BadRequest, Forbidden, NotFound, Unavailable
 from vidpipe.settings import Settings
@@ -184,6 +185,40 @@ def create_video(
     return video
 
 
+def upload(
+    sessions: sessionmaker[Session],
+    *,
+    owner: User,
+    title: str,
+    fileobj: BinaryIO,
+    size: int,
+    settings: Settings,
+) -> tuple[Video, bool]:
+    """Store a validated upload, record it and queue it: (video, whether SQS accepted it).
+
+    Order: S3 first with no database connection held (a slow S3 must not starve the pool), then
+    one short transaction for the row, then the job message. A row that cannot be written leaves
+    no orphan object behind; a refused message is re-sent later by `resend_unqueued`.
+    """
+    video_id = uuid.uuid4()
+    key = upload_key_for(video_id)
+    try:
+        storage.upload_stream(fileobj, key, settings)
+    except (BotoCoreError, ClientError) as exc:
+        raise Unavailable("storage is unavailable, try again later") from exc
+    with sessions() as session:
+        try:
+            video = create_video(
+                session, video_id=video_id, owner=owner, title=title, key=key, size=size
+            )
+        except SQLAlchemyError as exc:
+            storage.delete_objects([key], [], settings)
+            raise Unavailable("database unavailable, try again later") from exc
+        # The commit above released the connection; publish takes one again only after SQS.
+        queued = publish(session, video, settings)
+    return video, queued
+
+
 def list_own(session: Session, owner: User) -> list[Video]:
     return list(
         session.scalars(
@@ -213,6 +248,8 @@ def delete_own(
     deleted = video.id
     if video.status == VideoStatus.processed:
         raise BadRequest("a processed video is public for voting and cannot be deleted")
+    # End the read transaction: no pooled connection is held while the orchestrator and S3 answer.
+    session.commit()
     if video.status in (VideoStatus.uploaded, VideoStatus.processing):
         executions.stop(video.execution_name, settings, cause="video deleted by its owner")
     try:

@@ -1,18 +1,29 @@
 from fastapi import APIRouter, Request, Response, status
 
-from api.deps import SESSION_COOKIE, CurrentUser, SessionDep, SettingsDep, request_token
-from api.schemas import LoginIn, SessionOut, SignupIn, SignupOut, TokenOut, UserOut
+from api.deps import (
+    SESSION_COOKIE,
+    ClientAddress,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    request_token,
+)
+from api.schemas import LoginIn, SessionOut, SignupIn, SignupOut, TokenOut, UserOut, error_responses
 from vidpipe import users
 from vidpipe.db.models import User
-from vidpipe.errors import Unauthorized
 from vidpipe.security import create_access_token
 from vidpipe.settings import Settings
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-@router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=SignupOut)
-def signup(body: SignupIn, session: SessionDep) -> SignupOut:
+@router.post(
+    "/signup",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SignupOut,
+    responses=error_responses(400, 413, 429, 503),
+)
+def signup(body: SignupIn, session: SessionDep, address: ClientAddress) -> SignupOut:
     user = users.sign_up(
         session,
         first_name=body.first_name,
@@ -21,20 +32,21 @@ def signup(body: SignupIn, session: SessionDep) -> SignupOut:
         password=body.password1,
         city=body.city,
         country=body.country,
+        address=address,
     )
     return SignupOut(message="account created", id=user.id)
 
 
-def _sign_in(body: LoginIn, session, settings: Settings) -> tuple[User, str]:
-    user = users.authenticate(session, body.email, body.password)
-    if user is None:
-        raise Unauthorized("wrong email or password")
+def _sign_in(body: LoginIn, session, settings: Settings, address: str) -> tuple[User, str]:
+    user = users.sign_in(session, body.email, body.password, address)
     return user, create_access_token(user.id, settings)
 
 
-@router.post("/login", response_model=TokenOut)
-def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> TokenOut:
-    _, token = _sign_in(body, session, settings)
+@router.post("/login", response_model=TokenOut, responses=error_responses(400, 401, 413, 429, 503))
+def login(
+    body: LoginIn, session: SessionDep, settings: SettingsDep, address: ClientAddress
+) -> TokenOut:
+    _, token = _sign_in(body, session, settings, address)
     return TokenOut(access_token=token, expires_in=settings.jwt_ttl_seconds)
 
 
@@ -56,12 +68,19 @@ def _user_out(user: User) -> UserOut:
     )
 
 
-@router.post("/session", response_model=SessionOut)
+@router.post(
+    "/session", response_model=SessionOut, responses=error_responses(400, 401, 413, 429, 503)
+)
 def create_session(
-    body: LoginIn, request: Request, response: Response, session: SessionDep, settings: SettingsDep
+    body: LoginIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    address: ClientAddress,
 ) -> SessionOut:
     """Sign in for the web app: the token is set as an HttpOnly cookie instead of returned."""
-    user, token = _sign_in(body, session, settings)
+    user, token = _sign_in(body, session, settings, address)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -74,7 +93,9 @@ def create_session(
     return SessionOut(user=_user_out(user))
 
 
-@router.delete("/session", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/session", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 403)
+)
 def delete_session(request: Request) -> Response:
     """Sign out of the web app (always succeeds; with the cookie, X-CSRF: 1 is required)."""
     request_token(request)  # enforces the CSRF header when the cookie is sent
@@ -85,6 +106,6 @@ def delete_session(request: Request) -> Response:
     return response
 
 
-@router.get("/me", response_model=UserOut)
+@router.get("/me", response_model=UserOut, responses=error_responses(401, 503))
 def me(user: CurrentUser) -> UserOut:
     return _user_out(user)

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep, parse_video_id
-from api.schemas import MessageOut, Paging, PublicVideo, RankingRow
+from api.schemas import MessageOut, Paging, PublicVideo, RankingRow, error_responses
 from vidpipe import storage, voting
 
 router = APIRouter(prefix="/api/public", tags=["public"])
@@ -11,7 +11,14 @@ router = APIRouter(prefix="/api/public", tags=["public"])
 PagingQuery = Annotated[Paging, Query()]
 
 
-@router.get("/videos", response_model=list[PublicVideo], response_model_exclude_none=True)
+@router.get(
+    "/videos",
+    response_model=list[PublicVideo],
+    response_model_exclude_none=True,
+    responses=error_responses(400, 401, 503),
+    # The credential is optional here: {} lists "no authentication" as an alternative.
+    openapi_extra={"security": [{}, {"HTTPBearer": []}, {"APIKeyCookie": []}]},
+)
 def public_videos(
     paging: PagingQuery, session: SessionDep, settings: SettingsDep, user: OptionalUser
 ):
@@ -34,13 +41,17 @@ def public_videos(
     ]
 
 
-@router.post("/videos/{video_id}/vote", response_model=MessageOut)
+@router.post(
+    "/videos/{video_id}/vote",
+    response_model=MessageOut,
+    responses=error_responses(400, 401, 403, 404, 503),
+)
 def vote(video_id: str, user: CurrentUser, session: SessionDep) -> MessageOut:
     voting.vote(session, user, parse_video_id(video_id))
     return MessageOut(message="vote recorded")
 
 
-@router.get("/rankings", response_model=list[RankingRow])
+@router.get("/rankings", response_model=list[RankingRow], responses=error_responses(400, 503))
 def rankings(paging: PagingQuery, session: SessionDep) -> list[RankingRow]:
     players = voting.rankings(
         session, city=paging.city, page=paging.page, page_size=paging.page_size
