@@ -34,8 +34,9 @@ def reject_control_characters(value: Any) -> Any:
 
 
 NoControlCharacters = AfterValidator(reject_control_characters)
-# Every text field and query parameter is a Text (length limits added with Field) or built
-# with NoControlCharacters (transforming constraints such as stripping must come first).
+# Every text field and query parameter is a Text or is declared with NoControlCharacters after
+# its constraints (constraints placed after a validator lose their string-specific messages,
+# and stripping must happen first).
 Text = Annotated[str, NoControlCharacters]
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoControlCharacters
@@ -82,8 +83,8 @@ class SignupIn(BaseModel):
     first_name: Name
     last_name: Name
     email: Email
-    password1: Annotated[Text, Field(min_length=8, max_length=1024)]
-    password2: Annotated[Text, Field(max_length=1024)]
+    password1: Annotated[str, Field(min_length=8, max_length=1024), NoControlCharacters]
+    password2: Annotated[str, Field(max_length=1024), NoControlCharacters]
     city: Name
     country: Name
 
@@ -100,8 +101,8 @@ class SignupOut(BaseModel):
 
 
 class LoginIn(BaseModel):
-    email: Annotated[Text, Field(max_length=320)]
-    password: Annotated[Text, Field(max_length=1024)]
+    email: Annotated[str, Field(max_length=320), NoControlCharacters]
+    password: Annotated[str, Field(max_length=1024), NoControlCharacters]
 
 
 class TokenOut(BaseModel):
@@ -198,7 +199,7 @@ class HealthOut(BaseModel):
 
 
 class Paging(BaseModel):
-    city: Annotated[Text | None, Field(max_length=100)] = None
+    city: Annotated[str | None, Field(max_length=100), NoControlCharacters] = None
     page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     page_size: Annotated[int, Field(ge=1, le=100)] = 20
 

@@ -1,11 +1,11 @@
 """Sign-in throttling per account and per client address, kept in the database so that every
 API task sees the same counts.
 
-Each attempt is counted *before* the password is checked (so parallel guesses cannot slip
-through between the check and the count) and forgiven on success. After `free` attempts in a row
-without success, each further one blocks the key for base * 2^(attempts - free) seconds, capped;
-a key unused for `forget_after` starts again from zero. Blocked attempts answer 429 with
-Retry-After and cost no password hash.
+Per account, each attempt is counted *before* the password is checked (so parallel guesses
+cannot slip through between the check and the count) and the count is cleared on success; per
+address only failures count. After `free` counted attempts, each further one blocks the key for
+base * 2^(attempts - free) seconds, capped; a key unused for `forget_after` starts again from
+zero. Blocked attempts answer 429 with Retry-After and cost no password hash.
 """
 
 from __future__ import annotations
@@ -109,22 +109,7 @@ def count(session: Session, keys: list[tuple[str, Limits]], now: datetime | None
     session.commit()
 
 
-def attempt(session: Session, keys: list[tuple[str, Limits]], now: datetime | None = None) -> None:
-    """Check, then count a sign-in attempt before its password is verified."""
-    check(session, keys, now)
-    count(session, keys, now)
-
-
-def succeeded(session: Session, account: str, others: list[tuple[str, Limits]]) -> None:
-    """A successful sign-in forgives the account entirely and this attempt on the other keys."""
+def succeeded(session: Session, account: str) -> None:
+    """A successful sign-in forgives the account."""
     session.execute(delete(LoginThrottle).where(LoginThrottle.key == account))
-    for key, limits in others:
-        session.execute(
-            update(LoginThrottle)
-            .where(LoginThrottle.key == key, LoginThrottle.failures > 0)
-            .values(failures=LoginThrottle.failures - 1)
-        )
-        row = session.get(LoginThrottle, key, populate_existing=True)
-        if row is not None and limits.delay(row.failures) == 0:
-            row.blocked_until = None
     session.commit()

@@ -84,13 +84,18 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 def sign_in(session: Session, email: str, password: str, address: str) -> User:
     """Check the credentials under the per-account and per-address throttle."""
-    account = login_throttle.account_key(normalise_email(email))
+    account = (login_throttle.account_key(normalise_email(email)), login_throttle.ACCOUNT)
     by_address = (login_throttle.address_key(address), login_throttle.ADDRESS)
-    login_throttle.attempt(session, [(account, login_throttle.ACCOUNT), by_address])
+    login_throttle.check(session, [account, by_address])
+    # The account's attempt counts before the check, so parallel guesses cannot slip through;
+    # the address counts only real failures, so many people signing in at once behind one
+    # address (an office, a load test) are never blocked by attempts still in flight.
+    login_throttle.count(session, [account])
     user = authenticate(session, email, password)
     if user is None:
+        login_throttle.count(session, [by_address])
         raise Unauthorized("wrong email or password")
-    login_throttle.succeeded(session, account, [by_address])
+    login_throttle.succeeded(session, account[0])
     return user
 
 

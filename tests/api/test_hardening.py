@@ -84,7 +84,9 @@ def test_a_lone_surrogate_is_400_not_a_database_error(client):
         "/api/auth/login", content=raw, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 400
-    assert "control characters" in response.json()["detail"]
+    detail = response.json()["detail"]
+    assert detail.startswith("email: ")
+    assert "control characters" in detail or "valid string" in detail
 
 
 def test_control_characters_are_400_in_query_parameters(client):
@@ -203,3 +205,11 @@ def test_vidpipe_api_sends_no_server_banner(monkeypatch, tmp_path, workers):
     result = CliRunner().invoke(serve.app, ["api", "--port", "8999", "--workers", workers])
     assert result.exit_code == 0, result.output
     assert len(calls) == 1 and calls[0]["server_header"] is False
+
+
+def test_the_validator_keeps_the_length_messages(client):
+    short = client.post("/api/auth/signup", json={**SIGNUP, "password1": "s7", "password2": "s7"})
+    assert short.status_code == 400
+    assert "password1: String should have at least 8 characters" in short.json()["detail"]
+    long_city = client.get("/api/public/rankings", params={"city": "x" * 101})
+    assert "city: String should have at most 100 characters" in long_city.json()["detail"]

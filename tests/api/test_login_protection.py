@@ -4,15 +4,19 @@ password policy, and what sign-up reveals."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from api.main import create_app
+from tests.api.live import wait_for
 from vidpipe import login_throttle, users
-from vidpipe.db.models import LoginThrottle, utcnow
-from vidpipe.security import common_passwords
+from vidpipe.db.models import LoginThrottle, User, utcnow
+from vidpipe.security import common_passwords, hash_password
+
+ADDRESS_FREE = login_throttle.ADDRESS.free
 
 SIGNUP = {
     "first_name": "Ana",
@@ -172,3 +176,52 @@ def test_a_taken_email_costs_the_same_hash_and_counts_against_the_address(client
     assert 429 in codes  # probing emails in bulk is throttled like guessing passwords
     fresh = {**SIGNUP, "email": "new@example.com"}
     assert client.post("/api/auth/signup", json=fresh).status_code == 429
+
+
+def test_many_people_signing_in_at_once_behind_one_address_are_not_blocked(app, client, db):
+    """Attempts still being checked must not count against the address (only failures do)."""
+    password_hash = hash_password("s3cret-pass")
+    emails = [f"office{i}@example.com" for i in range(ADDRESS_FREE + 2)]
+    for email in emails:
+        db.add(
+            User(
+                first_name="O",
+                last_name="P",
+                email=email,
+                password_hash=password_hash,
+                city="Cali",
+                city_key="cali",
+                country="CO",
+            )
+        )
+    db.commit()
+    held = emails[:-1]  # more sign-ins in flight than the address's free attempts
+    arrived, release = [], threading.Event()
+    real = users.authenticate
+
+    def slow_authenticate(session, email, password):
+        if email in held:
+            arrived.append(email)
+            release.wait(timeout=120)
+        return real(session, email, password)
+
+    answers = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "authenticate", slow_authenticate)
+        threads = [
+            threading.Thread(
+                target=lambda e=email: answers.append(_login(client, e, "s3cret-pass"))
+            )
+            for email in held
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            wait_for(lambda: len(arrived) == len(held), "every held sign-in to be checking")
+            meanwhile = _login(client, emails[-1], "s3cret-pass")
+        finally:
+            release.set()
+            for thread in threads:
+                thread.join(timeout=120)
+    assert meanwhile.status_code == 200, meanwhile.text
+    assert [answer.status_code for answer in answers] == [200] * len(held)
