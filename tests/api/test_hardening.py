@@ -112,7 +112,7 @@ def test_an_unexpected_error_is_a_logged_json_500(client, monkeypatch, caplog):
     def broken(*_, **__):
         raise RuntimeError("something nobody expected")
 
-    monkeypatch.setattr(voting, "rankings", broken)
+    monkeypatch.setattr(voting, "ranking_rows", broken)
     with caplog.at_level(logging.ERROR):
         response = client.get("/api/public/rankings")
     assert response.status_code == 500
