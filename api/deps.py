@@ -64,8 +64,8 @@ ClientAddress = Annotated[str, Depends(client_address)]
 
 # Declared for the OpenAPI document only (auto_error=False); `request_token` reads the credential
 # so that a missing or malformed one gets our own 401 body.
-_bearer = HTTPBearer(auto_error=False, description="JWT from POST /api/auth/login")
-_cookie = APIKeyCookie(
+bearer_scheme = HTTPBearer(auto_error=False, description="JWT from POST /api/auth/login")
+cookie_scheme = APIKeyCookie(
     name=SESSION_COOKIE,
     auto_error=False,
     description="Set by POST /api/auth/session; unsafe methods also need the header X-CSRF: 1",
@@ -106,8 +106,8 @@ def _user_for(token: str, request: Request) -> User:
 
 def current_user(
     request: Request,
-    _b: Annotated[object, Depends(_bearer)],
-    _c: Annotated[object, Depends(_cookie)],
+    _b: Annotated[object, Depends(bearer_scheme)],
+    _c: Annotated[object, Depends(cookie_scheme)],
 ) -> User:
     token = request_token(request)
     if token is None:
@@ -115,14 +115,18 @@ def current_user(
     return _user_for(token, request)
 
 
-def optional_user(
-    request: Request,
-    _b: Annotated[object, Depends(_bearer)],
-    _c: Annotated[object, Depends(_cookie)],
-) -> User | None:
+def optional_user_for(request: Request) -> User | None:
     """The caller when a credential is sent (a bad one is still a 401), else None."""
     token = request_token(request)
     return None if token is None else _user_for(token, request)
+
+
+def optional_user(
+    request: Request,
+    _b: Annotated[object, Depends(bearer_scheme)],
+    _c: Annotated[object, Depends(cookie_scheme)],
+) -> User | None:
+    return optional_user_for(request)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

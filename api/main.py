@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from api import errors
 from api.deps import SESSION_COOKIE
 from api.middleware import BodyLimit, DrainBeforeEarlyAnswer, InternalErrors, SecurityHeaders
-from api.routes import auth, health, history, public, videos
+from api.routes import auth, console, health, history, pages, public, videos
 from api.uploads import FORM_OVERHEAD_BYTES
 from vidpipe import storage
 from vidpipe.db.session import make_engine, session_factory
@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.sqlalchemy_url)
     app.state.sessionmaker = session_factory(app.state.engine)
     errors.install(app)
-    for module in (auth, history, videos, public, health):
+    for module in (auth, history, videos, public, health, console, pages):
         app.include_router(module.router)
     app.openapi = _without_422(app)  # type: ignore[method-assign]  # FastAPI's documented hook
     # add_middleware puts each new one outside the previous ones: innermost first.

@@ -155,6 +155,11 @@ class VideoDetail(BaseModel):
     votes: int
     task_id: str
     error: str | None = None
+    # Additive: the poster (JPEG) of a processed clip, a time-limited link like processed_url.
+    poster_url: str | None = None
+    # Additive: the current attempt's transcode progress, 0..100 while processing (100 once
+    # processed), null before the job reports any.
+    progress: int | None = None
 
 
 class MessageOut(BaseModel):
@@ -173,6 +178,8 @@ class PublicVideo(BaseModel):
     city: str
     processed_url: str | None
     votes: int
+    # Additive: the clip's poster image (time-limited link).
+    poster_url: str | None = None
     # Only for an authenticated caller: whether they have voted for this video.
     voted: bool | None = None
 

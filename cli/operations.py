@@ -14,6 +14,7 @@ from cli import poller_client
 from cli.common import EnvFile, load_settings, parse_video_id, sessions
 from poller.service import PollerService
 from vidpipe import history as hist
+from vidpipe import runs
 from vidpipe.contracts import RetryCommand, execution_name
 from vidpipe.operations import RetryOutcome
 
@@ -74,15 +75,19 @@ def history(
             raise typer.Exit(1)
     name = execution_name(vid, attempt)
     try:
-        rows = hist.video_timeline(str(vid), attempt, settings)
+        events = hist.video_events(str(vid), attempt, settings)
     except hist.NoHistory:
         typer.echo(f"no execution {name}: not started yet, or the orchestrator lost it", err=True)
         raise typer.Exit(1) from None
+    rows = hist.timeline(events)
     if as_json:
         typer.echo(hist.rows_as_json(rows))
         return
     typer.echo(f"execution {name}")
     typer.echo(hist.format_timeline(rows, everything=everything))
+    result = hist.job_result(events)
+    if result is not None:
+        typer.echo(hist.format_cost(result, runs.usage_cost(result, settings)))
 
 
 @app.command(

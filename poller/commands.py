@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vidpipe import aws, operations
-from vidpipe.contracts import RetryCommand, RetryReply
+from vidpipe.contracts import RetryCommand
 from vidpipe.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -25,27 +25,11 @@ def handle_retry(
     """Carry out one retry command and answer it. False: it failed, keep it for another try."""
     try:
         with session_factory() as session:
-            result = operations.retry(
-                session,
-                settings,
-                command.video_id,
-                failed_attempt=command.failed_attempt,
-                retryable=operations.DLQ_RETRYABLE if command.from_dlq else operations.RETRYABLE,
-            )
+            reply = operations.carry_out(session, settings, command)
     except Exception:
         log.exception("retry command %s for %s failed", command.request_id, command.video_id)
         return False
-    log.info("operator retry of %s: %s", command.video_id, result.describe())
-    reply = RetryReply(
-        request_id=command.request_id,
-        video_id=command.video_id,
-        outcome=result.outcome,
-        status=result.status,
-        attempt=result.attempt,
-        execution=result.execution,
-        queued=result.queued,
-        detail=result.describe(),
-    )
+    log.info("operator retry of %s: %s", command.video_id, reply.detail)
     if not settings.replies_queue_url:
         log.warning("no VIDPIPE_REPLIES_QUEUE_URL: the operator gets no answer")
         return True

@@ -7,7 +7,9 @@ answers with SendTaskSuccess `{"applied": bool, "status": <video status or null>
 deleted only after that, so a crash in between re-applies the same update, harmlessly.
 
 Operators' `video.retry` commands travel on the same queue (they too are changes to a video's
-record, which only the poller makes); `poller.commands` carries them out.
+record, which only the poller makes); `poller.commands` carries them out. So do the transcode
+job's `video.progress` messages: applied (current attempt, processing only, never backwards) and
+deleted; nobody waits for them. The final statuses also record the run and its cost.
 """
 
 from __future__ import annotations
@@ -24,7 +26,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from poller import commands
 from vidpipe import aws, videos
-from vidpipe.contracts import RetryCommand, VideoStatusMessage, parse_status_queue_body
+from vidpipe.contracts import (
+    RetryCommand,
+    VideoProgressMessage,
+    VideoStatusMessage,
+    parse_status_queue_body,
+)
 from vidpipe.db.models import Video
 from vidpipe.settings import Settings
 
@@ -59,17 +66,19 @@ def reason_for(error: dict[str, Any] | None) -> str:
     return reason[:MAX_REASON]
 
 
-def apply(session: Session, message: VideoStatusMessage) -> bool:
+def apply(session: Session, message: VideoStatusMessage, settings: Settings) -> bool:
     """Apply one status update; True when it changed (or already matched) the current attempt."""
     if message.status == "processing":
         applied = videos.mark_processing(session, message.video_id, message.attempt)
     elif message.status == "processed":
         if not message.result or "output_key" not in message.result:
             raise ValueError("a processed status needs the job result with output_key")
-        applied = videos.mark_processed(session, message.video_id, message.attempt, message.result)
+        applied = videos.mark_processed(
+            session, message.video_id, message.attempt, message.result, settings
+        )
     else:
         applied = videos.mark_failed(
-            session, message.video_id, message.attempt, reason_for(message.error)
+            session, message.video_id, message.attempt, reason_for(message.error), settings
         )
     session.commit()
     return applied
@@ -78,6 +87,7 @@ def apply(session: Session, message: VideoStatusMessage) -> bool:
 class StatusOutcome(enum.StrEnum):
     ANSWERED = "answered"  # applied and the waiting state (or operator) answered
     GONE = "gone"  # applied; nobody waits for the token any more
+    PROGRESS = "progress"  # a progress message, applied or stale: deleted
     INVALID = "invalid"  # not a usable status-queue message: deleted
     ERROR = "error"  # kept for another try
 
@@ -107,17 +117,35 @@ def handle_status_message(
     if isinstance(message, RetryCommand):
         done = commands.handle_retry(message, session_factory, settings)
         return StatusResult(StatusOutcome.ANSWERED if done else StatusOutcome.ERROR)
-    return _handle_status(message, session_factory)
+    if isinstance(message, VideoProgressMessage):
+        return _handle_progress(message, session_factory)
+    return _handle_status(message, session_factory, settings)
 
 
-def _handle_status(
-    message: VideoStatusMessage, session_factory: sessionmaker[Session]
+def _handle_progress(
+    message: VideoProgressMessage, session_factory: sessionmaker[Session]
 ) -> StatusResult:
     try:
         with session_factory() as session:
-            applied = apply(session, message)
+            applied = videos.mark_progress(
+                session, message.video_id, message.attempt, message.progress
+            )
+            session.commit()
+    except Exception:
+        log.exception("progress for video %s could not be applied", message.video_id)
+        return StatusResult(StatusOutcome.ERROR)
+    log.debug("progress %d%% for video %s: %s", message.progress, message.video_id, applied)
+    return StatusResult(StatusOutcome.PROGRESS)
+
+
+def _handle_status(
+    message: VideoStatusMessage, session_factory: sessionmaker[Session], settings: Settings
+) -> StatusResult:
+    try:
+        with session_factory() as session:
+            applied = apply(session, message, settings)
             video = session.get(Video, message.video_id)
-            status = video.status if video is not None else None
+            status, reason = (video.status, video.error) if video is not None else (None, None)
     except ValueError as exc:
         _fail(message, "Status.InvalidMessage", str(exc))
         return StatusResult(StatusOutcome.INVALID)
@@ -135,7 +163,7 @@ def _handle_status(
     try:
         aws.client("stepfunctions").send_task_success(
             taskToken=message.task_token,
-            output=json.dumps({"applied": applied, "status": status}),
+            output=json.dumps({"applied": applied, "status": status, "reason": reason}),
         )
     except ClientError as exc:
         if aws.is_token_gone(exc):

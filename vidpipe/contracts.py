@@ -108,13 +108,25 @@ class RetryReply(BaseModel):
     detail: str
 
 
-StatusQueueMessage = Annotated[VideoStatusMessage | RetryCommand, Field(discriminator="type")]
-_status_queue_adapter: TypeAdapter[VideoStatusMessage | RetryCommand] = TypeAdapter(
-    StatusQueueMessage
-)
+class VideoProgressMessage(BaseModel):
+    """Status queue, `video.progress`: the transcode job's progress of one attempt, sent at most
+    every few seconds, fire-and-forget (no task token, nobody waits). The poller applies it to the
+    current attempt of a processing video, never backwards, and deletes it."""
+
+    version: Literal[1] = 1
+    type: Literal["video.progress"] = "video.progress"
+    video_id: uuid.UUID
+    attempt: int = Field(ge=1)
+    progress: int = Field(ge=0, le=100)
+    sent_at: datetime = Field(default_factory=_now)
 
 
-def parse_status_queue_body(body: str) -> VideoStatusMessage | RetryCommand:
+StatusQueueBody = VideoStatusMessage | RetryCommand | VideoProgressMessage
+StatusQueueMessage = Annotated[StatusQueueBody, Field(discriminator="type")]
+_status_queue_adapter: TypeAdapter[StatusQueueBody] = TypeAdapter(StatusQueueMessage)
+
+
+def parse_status_queue_body(body: str) -> StatusQueueBody:
     """A status-queue body, by its `type`; raises pydantic.ValidationError for anything else."""
     return _status_queue_adapter.validate_json(body)
 

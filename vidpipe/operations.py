@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from vidpipe import videos
+from vidpipe.contracts import RetryCommand, RetryReply
 from vidpipe.db.models import Video, VideoStatus
 from vidpipe.settings import Settings
 
@@ -84,4 +85,26 @@ def retry(
         video.attempt,
         video.execution_name,
         queued,
+    )
+
+
+def carry_out(session: Session, settings: Settings, command: RetryCommand) -> RetryReply:
+    """An operator's retry command, decided by `retry`, with its answer (the poller sends it on
+    the replies queue; the console's API uses it directly, owning the database)."""
+    result = retry(
+        session,
+        settings,
+        command.video_id,
+        failed_attempt=command.failed_attempt,
+        retryable=DLQ_RETRYABLE if command.from_dlq else RETRYABLE,
+    )
+    return RetryReply(
+        request_id=command.request_id,
+        video_id=command.video_id,
+        outcome=result.outcome,
+        status=result.status,
+        attempt=result.attempt,
+        execution=result.execution,
+        queued=result.queued,
+        detail=result.describe(),
     )

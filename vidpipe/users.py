@@ -101,3 +101,13 @@ def sign_in(session: Session, email: str, password: str, address: str) -> User:
 
 def get_user(session: Session, user_id: uuid.UUID) -> User | None:
     return session.get(User, user_id)
+
+
+def set_operator(session: Session, email: str, is_operator: bool) -> User | None:
+    """Grant or revoke the operator role (the console); None when no account has that email."""
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        return None
+    user.is_operator = is_operator
+    session.commit()
+    return user

@@ -101,6 +101,8 @@ def get_video(video_id: str, user: CurrentUser, session: SessionDep, settings: S
         votes=video.votes,
         task_id=video.execution_name,
         error=video.error if video.status == VideoStatus.failed else None,
+        poster_url=storage.presigned_get(video.poster_key, settings) if processed else None,
+        progress=video.progress,
     )
     exclude = {"error"} if detail.error is None else set()
     return JSONResponse(detail.model_dump(mode="json", exclude=exclude))

@@ -12,13 +12,14 @@ import threading
 import time
 
 import pytest
+from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
 from cli import app
 from poller import sweeper
 from poller.service import PollerService
 from tests.pipeline.rejection import real_rejection
-from vidpipe import videos
+from vidpipe import aws, videos
 from vidpipe.db.models import Video
 
 # Boots a local cloud, ffmpeg or servers: `make test` runs these after the quick ones.
@@ -29,26 +30,50 @@ def _dlq_for(p, vid) -> list[dict]:
     return [b for b in p.drain_dlq() if b.get("message", {}).get("video_id") == str(vid)]
 
 
-def test_invalid_input_fails_without_retry_with_a_readable_reason_and_a_dlq_message(
+def test_an_unusable_upload_is_rejected_with_the_players_reason_and_no_dlq_message(
     pipeline_factory,
 ):
+    """Transcode.InvalidInput is the player's file, not an outage: the video is failed with the
+    job's reason, nothing goes to the DLQ, and the execution ends in its own terminal state
+    without failing (so the ExecutionsFailed alarm does not see it)."""
     p = pipeline_factory("invalid")
     vid = p.video()
     v = p.wait_status(vid, ("failed",))
     assert v.error == real_rejection()  # the job's own sentence, as the player reads it
-    assert p.wait_execution_done(vid)["status"] == "FAILED"
+    assert p.wait_execution_done(vid)["status"] == "SUCCEEDED"
     assert p.transcode_runs(vid) == 1 and p.fake_runs(vid) == 1  # no retry
+    entered = [
+        e["stateEnteredEventDetails"]["name"] for e in p.events(vid) if "StateEntered" in e["type"]
+    ]
+    assert entered[-4:] == [
+        "RecordRejection",
+        "IsRejectionRecorded",
+        "PublishRejected",
+        "VideoRejected",
+    ]
+    assert "SendToDlq" not in entered and "RecordFailure" not in entered
+    assert _dlq_for(p, vid) == []
+    p.wait_no_tasks()
+
+
+def test_a_failing_job_is_retried_once_then_fails_into_the_dlq(pipeline_factory):
+    p = pipeline_factory("failed")
+    vid = p.video()
+    v = p.wait_status(vid, ("failed",))
+    assert v.error == "processing failed; please try again later or upload another file"
+    assert p.wait_execution_done(vid)["status"] == "FAILED"
+    assert p.transcode_runs(vid) == 2 and p.fake_runs(vid) == 2  # Transcode.Failed: one retry
     (dlq,) = _dlq_for(p, vid)
     assert dlq["type"] == "video.failed" and dlq["execution"] == f"{vid}-1"
     assert dlq["message"]["attempt"] == 1 and dlq["message"]["input_key"] == f"uploads/{vid}.mp4"
-    assert dlq["error"]["Error"] == "Transcode.InvalidInput"
+    assert dlq["error"] == {"Error": "Transcode.Failed", "Cause": "ffmpeg exited with code 234"}
     p.wait_no_tasks()
 
 
 def test_a_job_that_crashes_once_is_retried_then_processed(pipeline_factory):
     p = pipeline_factory("crash-once")
     vid = p.video()
-    v = p.wait_status(vid, ("processed",), timeout=30)
+    v = p.wait_status(vid, ("processed",))
     assert v.processed_key == f"processed/{vid}/clip.mp4" and v.poster_key.endswith("poster.jpg")
     assert p.wait_execution_done(vid)["status"] == "SUCCEEDED"
     assert p.transcode_runs(vid) == 2 and p.fake_runs(vid) == 2
@@ -62,7 +87,7 @@ def test_a_job_that_crashes_once_is_retried_then_processed(pipeline_factory):
 def test_a_hanging_job_times_out_is_retried_then_fails_into_the_dlq(pipeline_factory):
     p = pipeline_factory("hang")
     vid = p.video()
-    v = p.wait_status(vid, ("failed",), timeout=40)
+    v = p.wait_status(vid, ("failed",))
     assert "stopped responding" in v.error
     assert p.wait_execution_done(vid)["status"] == "FAILED"
     assert p.transcode_runs(vid) == 3  # first run + 2 retries (States.Timeout / HeartbeatTimeout)
@@ -91,13 +116,33 @@ def test_a_hanging_job_times_out_is_retried_then_fails_into_the_dlq(pipeline_fac
 def test_a_transient_failure_is_retried_then_processed(pipeline_factory):
     p = pipeline_factory("transient-once")
     vid = p.video()
-    p.wait_status(vid, ("processed",), timeout=30)
+    p.wait_status(vid, ("processed",))
     assert p.transcode_runs(vid) == 2 and p.fake_runs(vid) == 2
     assert _dlq_for(p, vid) == []
 
 
+def test_a_retry_after_a_reported_failure_runs_longer_than_a_heartbeat_and_succeeds(
+    pipeline_factory,
+):
+    """The retry heartbeats 4 times (every 1 s) before reporting. Moto kept one task token per
+    state and handed the first attempt's stored failure to the retry's first heartbeat, so the
+    video ended failed; AWS (and the shim) give each attempt its own token."""
+    p = pipeline_factory("transient-then-slow")
+    vid = p.video()
+    v = p.wait_status(vid, timeout=40)
+    assert v.status == "processed", v.error
+    assert p.wait_execution_done(vid)["status"] == "SUCCEEDED"
+    assert p.transcode_runs(vid) == 2 and p.fake_runs(vid) == 2
+    first, second = (p.state_dir / f"{vid}.tokens").read_text().split()
+    assert first != second
+    with pytest.raises(ClientError) as refused:  # the first attempt's token is gone, as in AWS
+        p.sfn.send_task_heartbeat(taskToken=first)
+    assert aws.is_token_gone(refused.value)
+    assert _dlq_for(p, vid) == []
+
+
 def test_dlq_redrive_starts_a_new_attempt_and_removes_what_needs_nothing(pipeline_factory):
-    p = pipeline_factory("invalid")
+    p = pipeline_factory("failed")
     vid = p.video()
     p.wait_status(vid, ("failed",))
     p.wait_execution_done(vid)
@@ -173,12 +218,12 @@ def test_poller_killed_mid_batch_and_restarted_loses_nothing_and_runs_nothing_tw
     finally:
         threading.excepthook = threading.__excepthook__
     assert len([e for v in vids for e in p.executions_of(v)]) == 2
-    # Restart: the unacknowledged messages come back after the visibility timeout (3 s here).
+    # Restart: the unacknowledged messages come back after the visibility timeout (10 s here).
     fresh = PollerService(p.settings, p.sessions, wait_seconds=1, sweep_interval_seconds=3600)
     fresh.start()
     try:
         for vid in vids:
-            p.wait_status(vid, ("processed",), timeout=30)
+            p.wait_status(vid, ("processed",))
     finally:
         fresh.stop()
     for vid in vids:
@@ -208,8 +253,8 @@ def test_deleting_a_processing_video_stops_its_execution(pipeline_factory):
     token = create_access_token(owner.id, p.settings)
     r = client.delete(f"/api/videos/{vid}", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200, r.text
-    assert p.wait_execution_done(vid, timeout=10)["status"] in ("ABORTED", "FAILED")
-    p.wait_no_tasks(timeout=10)  # the runner stopped the job
+    assert p.wait_execution_done(vid)["status"] in ("ABORTED", "FAILED")
+    p.wait_no_tasks()  # the runner stopped the job
     assert p.get(vid) is None and _dlq_for(p, vid) == []
 
 
@@ -315,3 +360,33 @@ def test_operators_retry_and_redrive_without_database_access(pipeline_factory, t
     unknown = "00000000-0000-4000-8000-000000000000"
     out = vidpipe("retry", unknown)
     assert out.returncode == 1 and f"no video {unknown}" in out.stderr, out.stdout + out.stderr
+
+
+def test_output_that_lands_after_its_video_was_deleted_is_removed(pipeline_factory):
+    from poller.status import VideoStatusMessage, apply
+
+    p = pipeline_factory("ok", with_workers=False)
+    gone, retried = p.video(publish=False), p.video(publish=False)
+    for vid in (gone, retried):
+        for name in ("clip.mp4", "poster.jpg"):
+            p.s3.put_object(Bucket=p.settings.bucket, Key=f"processed/{vid}/{name}", Body=b"x")
+    with p.sessions() as s:
+        s.delete(s.get(Video, gone))  # deleted while its job was writing the output
+        s.get(Video, retried).attempt = 2  # attempt 1's output shares attempt 2's prefix
+        s.commit()
+
+    def processed(vid) -> VideoStatusMessage:
+        result = {"output_key": f"processed/{vid}/clip.mp4"}
+        return VideoStatusMessage(
+            version=1, status="processed", video_id=vid, attempt=1, task_token="t", result=result
+        )
+
+    def keys(vid) -> list[str]:
+        listed = p.s3.list_objects_v2(Bucket=p.settings.bucket, Prefix=f"processed/{vid}/")
+        return sorted(o["Key"] for o in listed.get("Contents", []))
+
+    with p.sessions() as s:
+        assert not apply(s, processed(gone), p.settings)
+        assert not apply(s, processed(retried), p.settings)
+    assert keys(gone) == []
+    assert keys(retried) == [f"processed/{retried}/clip.mp4", f"processed/{retried}/poster.jpg"]

@@ -14,6 +14,7 @@ from vidpipe.contracts import VideoStatusMessage
 from vidpipe.db.migrate import upgrade_to_head
 from vidpipe.db.models import User, Video, VideoStatus
 from vidpipe.db.session import make_engine
+from vidpipe.settings import Settings
 
 
 @pytest.fixture
@@ -50,11 +51,13 @@ def test_status_updates_are_idempotent_and_attempt_aware(sessions, video_id):
             version=1, status=status, video_id=video_id, attempt=attempt, task_token="t", **kw
         )
 
+    cfg = Settings()  # the Fargate prices: the final statuses record the run's cost
     with sessions() as s:
-        assert apply(s, msg("processing")) and apply(s, msg("processing"))
-        assert apply(s, msg("failed", error={"Error": "States.Timeout"}))
+        assert apply(s, msg("processing"), cfg) and apply(s, msg("processing"), cfg)
+        assert apply(s, msg("failed", error={"Error": "States.Timeout"}), cfg)
         # A redelivered "processing" must not bring a failed video back.
-        assert not apply(s, msg("processing"))
-        assert not apply(s, msg("processed", attempt=2, result={"output_key": "k"}))  # not current
+        assert not apply(s, msg("processing"), cfg)
+        # Not the current attempt:
+        assert not apply(s, msg("processed", attempt=2, result={"output_key": "k"}), cfg)
     with sessions() as s:
         assert s.get(Video, video_id).status is VideoStatus.failed

@@ -32,6 +32,14 @@ RESULT_KEYS = {
     "size_bytes",
     "ffmpeg_wall_seconds",
     "ffmpeg_cpu_seconds",
+    # The run's cost figures (jobs/transcode/usage.py).
+    "wall_seconds",
+    "cpu_seconds",
+    "peak_memory_mb",
+    "input_bytes",
+    "output_bytes",
+    "task_vcpu",
+    "task_memory_gb",
 }
 
 

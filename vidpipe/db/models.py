@@ -131,6 +131,9 @@ class Video(Base):
     error: Mapped[str | None] = mapped_column(Text)
     duration_seconds: Mapped[float | None] = mapped_column(Float)
     ffmpeg_wall_seconds: Mapped[float | None] = mapped_column(Float)
+    # The current attempt's transcode progress, 0..100 (video.progress messages); NULL until the
+    # job reports some, and again when a new attempt starts.
+    progress: Mapped[int | None] = mapped_column(Integer)
     votes: Mapped[int] = mapped_column(BigInteger, default=0)
 
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -181,3 +184,40 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime] = mapped_column()
     blocked_until: Mapped[datetime | None] = mapped_column()
+
+
+class VideoRun(Base):
+    """One processing attempt that ended (processed or failed) and what it cost.
+
+    Written by the poller with the final status. No foreign key to videos: a deleted video's
+    runs were still paid for, and the console's cost per day must keep counting them. The
+    resource figures come from the job's result, so a failed run has none.
+    """
+
+    __tablename__ = "video_runs"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    video_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    attempt: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # processed | failed
+    started_at: Mapped[datetime | None] = mapped_column()  # the attempt became `processing`
+    finished_at: Mapped[datetime] = mapped_column(default=utcnow)
+    wall_seconds: Mapped[float | None] = mapped_column(Float)
+    cpu_seconds: Mapped[float | None] = mapped_column(Float)
+    peak_memory_mb: Mapped[float | None] = mapped_column(Float)
+    input_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    output_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    task_vcpu: Mapped[float | None] = mapped_column(Float)
+    task_memory_gb: Mapped[float | None] = mapped_column(Float)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+
+    @property
+    def processing_seconds(self) -> float | None:
+        if self.started_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    __table_args__ = (
+        UniqueConstraint("video_id", "attempt", name="uq_video_runs_attempt"),
+        Index("ix_video_runs_finished", "finished_at"),
+    )
