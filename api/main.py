@@ -11,6 +11,7 @@ from api import errors
 from api.deps import SESSION_COOKIE
 from api.middleware import BodyLimit, DrainBeforeEarlyAnswer, InternalErrors, SecurityHeaders
 from api.routes import auth, console, health, history, pages, public, videos
+from api.schemas import error_responses
 from api.uploads import FORM_OVERHEAD_BYTES
 from vidpipe import storage
 from vidpipe.db.session import make_engine, session_factory
@@ -71,8 +72,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.sqlalchemy_url)
     app.state.sessionmaker = session_factory(app.state.engine)
     errors.install(app)
-    for module in (auth, history, videos, public, health, console, pages):
+    for module in (auth, history, videos, public, health, pages):
         app.include_router(module.router)
+    # The console's routes share one set of error answers: 401 without a credential, 403 for
+    # non-operators (and cookie changes without X-CSRF), 400/404 on bad filters or names, 503
+    # when AWS does not answer.
+    app.include_router(console.router, responses=error_responses(400, 401, 403, 404, 503))
     app.openapi = _without_422(app)  # type: ignore[method-assign]  # FastAPI's documented hook
     # add_middleware puts each new one outside the previous ones: innermost first.
     app.add_middleware(InternalErrors)
