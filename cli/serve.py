@@ -17,8 +17,14 @@ app = typer.Typer()
 # ~2x the requests of asyncio + h11 per core, and set TCP_NODELAY on every accepted connection
 # also with several workers (uvicorn #3149: on plain asyncio the workers' inherited socket never
 # gets it, so each keep-alive answer waited ~40 ms for a delayed ACK). Named, not "auto", so a
-# missing extra fails at start instead of silently serving at half speed.
-SERVER_OPTIONS = {"loop": "uvloop", "http": "httptools", "log_level": "info"}
+# missing extra fails at start instead of silently serving at half speed. No "server: uvicorn"
+# banner.
+SERVER_OPTIONS = {
+    "loop": "uvloop",
+    "http": "httptools",
+    "log_level": "info",
+    "server_header": False,
+}
 
 
 @app.command(help="Apply the database migrations (VIDPIPE_DATABASE_URL).")

@@ -43,13 +43,6 @@ def vote(session: Session, voter: User, video_id: uuid.UUID | None) -> None:
     session.commit()
 
 
-def public_videos(
-    session: Session, *, city: str | None, page: int, page_size: int
-) -> list[tuple[Video, User]]:
-    rows = session.execute(_public_query((Video, User), city, page, page_size))
-    return [(video, user) for video, user in rows]
-
-
 def _public_query(columns, city: str | None, page: int, page_size: int):
     query = (
         select(*columns)
@@ -63,15 +56,17 @@ def _public_query(columns, city: str | None, page: int, page_size: int):
 
 
 def public_video_rows(session: Session, *, city: str | None, page: int, page_size: int):
-    """The public list as plain rows (id, title, processed_key, votes, first/last name, city).
+    """The public list as plain rows (id, title, processed_key, poster_key, votes, first/last
+    name, city).
 
-    Same filter and order as `public_videos`, without building ORM objects (most of the cost of a
+    Processed videos, most voted first, without building ORM objects (most of the cost of a
     20-row page when only six columns are rendered).
     """
     columns = (
         Video.id,
         Video.title,
         Video.processed_key,
+        Video.poster_key,
         Video.votes,
         User.first_name,
         User.last_name,
@@ -110,3 +105,11 @@ def ranking_rows(session: Session, *, city: str | None, page: int, page_size: in
     shape and index, no ORM objects."""
     columns = (User.first_name, User.last_name, User.city, User.votes_received)
     return session.execute(_rankings_query(columns, city, page, page_size)).all()
+
+
+def public_video(session: Session, video_id: uuid.UUID | None) -> tuple[Video, User]:
+    """A public (processed) video and its owner; NotFound otherwise, as for a vote."""
+    video = session.get(Video, video_id) if video_id is not None else None
+    if video is None or video.status != VideoStatus.processed:
+        raise NotFound("no such public video")
+    return video, video.owner

@@ -23,11 +23,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import HTTPAuthorizationCredentials
 
 from api import deps
-from api.deps import CurrentUser, SessionDep, parse_video_id
-from api.schemas import MessageOut, Paging, PublicVideo, RankingRow
+from api.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep, parse_video_id
+from api.schemas import MessageOut, Paging, PublicVideo, RankingRow, error_responses
 from vidpipe import storage, voting
 from vidpipe.settings import Settings
 from vidpipe.users import city_key
@@ -35,11 +34,11 @@ from vidpipe.users import city_key
 router = APIRouter(prefix="/api/public", tags=["public"])
 
 PagingQuery = Annotated[Paging, Query()]
-# The bearer scheme is read by an async dependency (no thread hop); it also keeps the operation's
-# optional security in the OpenAPI document.
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(deps._bearer)]
+# The credential schemes as async dependencies (no thread hop), for the OpenAPI document; the
+# credential itself is read by deps.optional_user_for.
+BearerScheme = Annotated[object, Depends(deps.bearer_scheme)]
+CookieScheme = Annotated[object, Depends(deps.cookie_scheme)]
 
-SESSION_COOKIE = "vidpipe_session"  # the web app's cookie session (same JWT as the bearer token)
 CACHE_BUDGET_BYTES = 16 * 1024 * 1024  # rendered bytes of all cached pages of one process
 
 
@@ -161,12 +160,8 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-def _sends_credentials(request: Request, credentials: HTTPAuthorizationCredentials | None) -> bool:
-    return (
-        credentials is not None
-        or "authorization" in request.headers
-        or SESSION_COOKIE in request.cookies
-    )
+def _sends_credentials(request: Request) -> bool:
+    return "authorization" in request.headers or deps.SESSION_COOKIE in request.cookies
 
 
 def _public_rows(settings: Settings, paging: Paging):
@@ -175,31 +170,29 @@ def _public_rows(settings: Settings, paging: Paging):
             session, city=paging.city, page=paging.page, page_size=paging.page_size
         )
         out = []
-        for video_id, title, processed_key, votes, first_name, last_name, city in rows:
+        for video_id, title, processed_key, poster_key, votes, first, last, city in rows:
             row = {
                 "video_id": str(video_id),
                 "title": title,
-                "player": f"{first_name} {last_name}",  # User.display_name
+                "player": f"{first} {last}",  # User.display_name
                 "city": city,
                 "processed_url": storage.presigned_get(processed_key, settings),
+                "poster_url": storage.presigned_get(poster_key, settings),
                 "votes": votes,
             }
-            if row["processed_url"] is None:  # response_model_exclude_none, as before
-                del row["processed_url"]
-            out.append(row)
+            # response_model_exclude_none, as for a model
+            out.append({key: value for key, value in row.items() if value is not None})
         return out
 
     return read
 
 
-def _public_videos_for_caller(
-    request: Request, paging: Paging, credentials: HTTPAuthorizationCredentials | None
-) -> Response:
-    """The shared page plus the caller's `voted` flags (one worker thread, one session)."""
+def _public_videos_for_caller(request: Request, paging: Paging) -> Response:
+    """The shared page plus the caller's `voted` flags (one worker thread)."""
     settings = _settings(request)
     key = _key("videos", paging)
+    user = deps.optional_user_for(request)  # a bad credential is still a 401
     with request.app.state.sessionmaker() as session:
-        user = deps.optional_user(session, settings, credentials)
         page = _cache(request).get(key) or _load(
             request, key, _public_rows(settings, paging), session
         )
@@ -213,10 +206,19 @@ def _public_videos_for_caller(
     return Response(body.encode(), media_type="application/json")
 
 
-@router.get("/videos", response_model=list[PublicVideo], response_model_exclude_none=True)
-async def public_videos(request: Request, paging: PagingQuery, credentials: Credentials):
-    if _sends_credentials(request, credentials):
-        return await run_in_threadpool(_public_videos_for_caller, request, paging, credentials)
+@router.get(
+    "/videos",
+    response_model=list[PublicVideo],
+    response_model_exclude_none=True,
+    responses=error_responses(400, 401, 503),
+    # The credential is optional here: {} lists "no authentication" as an alternative.
+    openapi_extra={"security": [{}, {"HTTPBearer": []}, {"APIKeyCookie": []}]},
+)
+async def public_videos(
+    request: Request, paging: PagingQuery, _bearer: BearerScheme, _cookie: CookieScheme
+):
+    if _sends_credentials(request):
+        return await run_in_threadpool(_public_videos_for_caller, request, paging)
     key = _key("videos", paging)
     page = _cache(request).get(key)
     if page is None:
@@ -226,7 +228,11 @@ async def public_videos(request: Request, paging: PagingQuery, credentials: Cred
     return _shared_answer(request, page)
 
 
-@router.post("/videos/{video_id}/vote", response_model=MessageOut)
+@router.post(
+    "/videos/{video_id}/vote",
+    response_model=MessageOut,
+    responses=error_responses(400, 401, 403, 404, 503),
+)
 def vote(video_id: str, user: CurrentUser, session: SessionDep, request: Request) -> MessageOut:
     voting.vote(session, user, parse_video_id(video_id))
     # Visible at once through this app; other API processes see it within their cache's TTL.
@@ -253,10 +259,34 @@ def _ranking_rows(paging: Paging):
     return read
 
 
-@router.get("/rankings", response_model=list[RankingRow])
+@router.get("/rankings", response_model=list[RankingRow], responses=error_responses(400, 503))
 async def rankings(request: Request, paging: PagingQuery):
     key = _key("rankings", paging)
     page = _cache(request).get(key)
     if page is None:
         page = await run_in_threadpool(_load, request, key, _ranking_rows(paging))
     return _shared_answer(request, page)
+
+
+# Additive (not in the contract): one public video, for its shareable page in the web app.
+@router.get(
+    "/videos/{video_id}",
+    response_model=PublicVideo,
+    response_model_exclude_none=True,
+    responses=error_responses(401, 404, 503),
+    openapi_extra={"security": [{}, {"HTTPBearer": []}, {"APIKeyCookie": []}]},
+)
+def public_video(video_id: str, session: SessionDep, settings: SettingsDep, user: OptionalUser):
+    """A processed video as in the public list; 404 when it is not public."""
+    video, owner = voting.public_video(session, parse_video_id(video_id))
+    voted = user is not None and bool(voting.voted_video_ids(session, user, [video.id]))
+    return PublicVideo(
+        video_id=video.id,
+        title=video.title,
+        player=owner.display_name,
+        city=owner.city,
+        processed_url=storage.presigned_get(video.processed_key, settings),
+        poster_url=storage.presigned_get(video.poster_key, settings),
+        votes=video.votes,
+        voted=voted if user else None,
+    )
