@@ -10,6 +10,7 @@ import io
 import json
 import os
 import random
+import secrets
 import signal
 import subprocess
 import sys
@@ -174,6 +175,7 @@ def start_moto(workdir: Path, port: int) -> tuple[Server, dict[str, str]]:
         "AWS_SECRET_ACCESS_KEY": "local",
         "VIDPIPE_BUCKET": "vidpipe-media",
         "VIDPIPE_JOBS_QUEUE_URL": queue_url,
+        "VIDPIPE_JWT_SECRET": secrets.token_urlsafe(48),
     }
     return server, env
 

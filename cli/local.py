@@ -6,6 +6,7 @@ command only where it is present.
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,7 @@ import uvicorn
 
 from api.main import create_app
 from cli.common import configure_logging, exit_on_sigterm, refresh_settings
+from cli.serve import SERVER_OPTIONS
 from localcloud.cloud import local_cloud
 from vidpipe.db.migrate import upgrade_to_head
 
@@ -70,15 +72,28 @@ def up(
         os.environ["VIDPIPE_DATABASE_URL"] = database_url
         settings = refresh_settings()
         upgrade_to_head(settings.sqlalchemy_url)
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings), host=host, port=port, **SERVER_OPTIONS)
         return
-    with local_cloud(
-        database_url=database_url,
-        host=host,
-        port=port + 1,
-        data_dir=data_dir,
-        api_base_url=f"http://{host}:{port}",
-        webhook_url=webhook,
-    ) as (_cloud, settings):
-        # uvicorn installs SIGTERM/SIGINT handlers and returns after a graceful shutdown.
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    try:
+        with local_cloud(
+            database_url=database_url,
+            host=host,
+            port=port + 1,
+            data_dir=data_dir,
+            api_base_url=f"http://{host}:{port}",
+            webhook_url=webhook,
+        ) as (_cloud, settings):
+            # uvicorn installs SIGTERM/SIGINT handlers, returns after a graceful shutdown (requests
+            # in flight get a bounded time: `vidpipe up` exits within 5 s of SIGTERM) and then
+            # re-raises the signal (exit_on_sigterm: SystemExit).
+            uvicorn.run(
+                create_app(settings),
+                host=host,
+                port=port,
+                timeout_graceful_shutdown=1,
+                **SERVER_OPTIONS,
+            )
+    finally:
+        # Everything is stopped. The interpreter's final garbage collections would walk moto's
+        # and botocore's object graphs for seconds; frozen objects are skipped.
+        gc.freeze()

@@ -1,1 +1,2 @@
-"""The local cloud: an embedded moto server standing in for AWS, and a runner standing in for Fargate."""
+"""The local cloud: an embedded moto server standing in for AWS, a runner standing in for
+Fargate."""

@@ -3,7 +3,7 @@ run beside the API (the local Fargate runner and the poller). `local_cloud()` is
 
 Moto keeps everything in memory, so the resources are created anew on every start; the database
 is the source of truth that survives restarts (`start_workers` re-drives what a restart left
-unfinished).
+unfinished), and `localcloud.persist` keeps the bucket and the DLQ under the data directory.
 
 Resources: the media bucket; the jobs queue (redrive to the DLQ), the status queue and the DLQ;
 an ECS cluster and the transcode task definition (`python -m jobs.transcode`, container
@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,9 +27,9 @@ from pathlib import Path
 from moto.server import ThreadedMotoServer
 from sqlalchemy import Engine
 
-from localcloud import ecs_shim
+from localcloud import ecs_shim, secrets
 from localcloud import events as local_events
-from localcloud.persist import BucketMirror
+from localcloud.persist import BucketMirror, Mirrors, QueueMirror
 from localcloud.runner import LocalFargateRunner
 from poller import sweeper
 from poller.service import PollerService
@@ -101,13 +102,15 @@ class LocalCloud:
         runner_concurrency: int | None = None,
         runner_poll_seconds: float = 0.1,
         poller: bool = True,
-        persist_bucket: bool = True,
-        poller_wait_seconds: int = 5,
+        persist: bool = True,
+        poller_wait_seconds: int = 20,
         sweep_interval_seconds: float = 60.0,
         jobs_visibility_timeout: int = 60,
         status_visibility_timeout: int = 30,
         api_base_url: str = "http://127.0.0.1:8000",
         webhook_url: str | None = None,
+        stop_seconds: float = 1.5,
+        task_stop_grace_seconds: float = 1.5,
     ):
         self.host = host
         self.port = port
@@ -124,7 +127,7 @@ class LocalCloud:
         self.runner_concurrency = runner_concurrency or os.cpu_count() or 1
         self.runner_poll_seconds = runner_poll_seconds
         self.with_poller = poller
-        self.persist_bucket = persist_bucket
+        self.persist = persist
         self.poller_wait_seconds = poller_wait_seconds
         self.sweep_interval_seconds = sweep_interval_seconds
         self.jobs_visibility_timeout = jobs_visibility_timeout
@@ -134,6 +137,8 @@ class LocalCloud:
         self.api_base_url = api_base_url
         self.webhook_url = webhook_url
         self.forwarder: local_events.WebhookForwarder | None = None
+        self.stop_seconds = stop_seconds
+        self.task_stop_grace_seconds = task_stop_grace_seconds
         self._server: ThreadedMotoServer | None = None
         self._holds_lock = False
         self._previous_sfn_config: dict | None = None
@@ -144,14 +149,15 @@ class LocalCloud:
         self.task_definition_arn = ""
         self.runner: LocalFargateRunner | None = None
         self.poller: PollerService | None = None
-        self.mirror: BucketMirror | None = None
+        self.mirror: Mirrors | None = None
 
     @property
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> dict[str, str]:
-        """Start moto, point this process's boto3 at it, create resources; return the settings env."""
+        """Start moto, point this process's boto3 at it, create resources; return the settings
+        env."""
         if not _server_lock.acquire(blocking=False):
             raise RuntimeError("a local cloud is already running in this process")
         self._holds_lock = True
@@ -182,7 +188,7 @@ class LocalCloud:
 
     @staticmethod
     def quiet_logs() -> None:
-        """The moto server logs every request (the runner polls ECS ten times a second) and its
+        """The moto server logs every request (the runner and the poller poll it) and its
         Step Functions interpreter logs every expected state failure as an error with the whole
         state dumped; the execution history has all of it."""
         for name in ("werkzeug", "botocore", "moto.stepfunctions.parser"):
@@ -223,10 +229,16 @@ class LocalCloud:
             QueueName="vidpipe-status",
             Attributes={"VisibilityTimeout": str(self.status_visibility_timeout)},
         )["QueueUrl"]
+        replies_url = sqs.create_queue(
+            QueueName="vidpipe-replies",
+            # Answers to operators' commands matter for a minute; leftovers are dropped.
+            Attributes={"MessageRetentionPeriod": "300"},
+        )["QueueUrl"]
         self.env.update(
             VIDPIPE_JOBS_QUEUE_URL=jobs_url,
             VIDPIPE_STATUS_QUEUE_URL=status_url,
             VIDPIPE_DLQ_URL=dlq_url,
+            VIDPIPE_REPLIES_QUEUE_URL=replies_url,
         )
         local_events.create_bus(EVENT_BUS_NAME)
         self.env["VIDPIPE_EVENT_BUS_NAME"] = EVENT_BUS_NAME
@@ -321,11 +333,23 @@ class LocalCloud:
         """Start what runs beside the API: the Fargate runner and the poller, after re-driving
         what the previous run left unfinished (moto lost its queues and executions; the
         database did not)."""
-        if self.persist_bucket:
-            self.mirror = BucketMirror(self.env["VIDPIPE_BUCKET"], self.data_dir / "s3")
+        if self.persist:
+            self.mirror = Mirrors(
+                [
+                    BucketMirror(
+                        self.env["VIDPIPE_BUCKET"], self.data_dir / "s3", account=LOCAL_ACCOUNT
+                    ),
+                    QueueMirror(
+                        self.env["VIDPIPE_DLQ_URL"],
+                        self.data_dir / "sqs",
+                        account=LOCAL_ACCOUNT,
+                        region=LOCAL_REGION,
+                    ),
+                ]
+            )
             restored = self.mirror.restore()
-            if restored:
-                log.info("restored %d object(s) into the local bucket", restored)
+            if any(restored.values()):
+                log.info("restored into the local cloud: %s", restored)
             self.mirror.start()
         self._engine = make_engine(settings.sqlalchemy_url)
         sessions = session_factory(self._engine)
@@ -343,6 +367,8 @@ class LocalCloud:
             local_env=self.task_local_env(),
             concurrency=self.runner_concurrency,
             poll_seconds=self.runner_poll_seconds,
+            stop_grace_seconds=self.task_stop_grace_seconds,
+            tasks_hint=self._ecs_task_count,
             execution_of=lambda env: executions.execution_arn(
                 execution_name(env.get("VIDPIPE_VIDEO_ID", ""), int(env.get("VIDPIPE_ATTEMPT", 0))),
                 settings,
@@ -364,15 +390,33 @@ class LocalCloud:
             )
             self.poller.start()
 
+    @staticmethod
+    def _ecs_task_count() -> int:
+        """How many tasks moto's ECS holds for the cluster (never fewer: stopped ones stay), read
+        in this process at no cost: the runner lists the cluster only when this moves."""
+        from moto.ecs.models import ecs_backends
+
+        return len(ecs_backends[LOCAL_ACCOUNT][LOCAL_REGION].tasks.get(CLUSTER_NAME, {}))
+
     def stop(self) -> None:
+        """Stop everything within about `stop_seconds` (SIGTERM to `vidpipe up` must end it
+        promptly): every worker is told at once; the poller then gets a bounded drain (a long poll
+        in flight is not waited for: an unacknowledged message comes back, handling is
+        idempotent); running tasks get `task_stop_grace_seconds` before SIGKILL (a restart
+        re-drives their videos anyway)."""
+        deadline = time.monotonic() + self.stop_seconds
         if self.forwarder is not None:
             self.forwarder.stop()
             self.forwarder = None
         if self.poller is not None:
-            self.poller.stop()
+            self.poller.stopping.set()
+        if self.runner is not None:
+            self.runner.signal_stop()
+        if self.poller is not None:
+            self.poller.stop(timeout=max(0.1, deadline - time.monotonic()))
             self.poller = None
         if self.runner is not None:
-            self.runner.stop()
+            self.runner.stop(timeout=max(0.1, deadline - time.monotonic()))
             self.runner = None
         if self.mirror is not None:
             self.mirror.stop()
@@ -416,6 +460,8 @@ def local_cloud(
     try:
         cloud.start()
         os.environ["VIDPIPE_DATABASE_URL"] = database_url
+        if not os.environ.get("VIDPIPE_JWT_SECRET"):
+            os.environ["VIDPIPE_JWT_SECRET"] = secrets.jwt_secret(cloud.data_dir)
         os.environ.update(settings_env or {})
         get_settings.cache_clear()
         aws.reset_clients()

@@ -12,6 +12,10 @@ this process, as `LocalCloud` does). Remove when tests/pipeline/test_moto_shim.p
    `States.Runtime`, so the state's Retry for them could never match locally. As in AWS, a
    `failures` reply fails the state as `AmazonECS.Unknown` and an ECS error as `ECS.<code>`
    (e.g. `ECS.InvalidParameterException` for throttled subnet / security-group lookups).
+4. A `.waitForTaskToken` state keeps one task token across its Retry attempts, and the next
+   attempt's first callback or heartbeat reads the previous attempt's stored outcome: a retry after
+   SendTaskFailure fails as soon as the new job heartbeats. AWS issues a fresh token per attempt;
+   so does this shim, and the previous token is refused (TaskDoesNotExist), as AWS refuses it.
 """
 
 from __future__ import annotations
@@ -114,7 +118,23 @@ def _send_task_failure(self):
     return EmptyResult()
 
 
+def _evaluate_with_timeout(self, env):
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerLeft
+
+    context = env.states.context_object.context_object_data
+    if context.get("State", {}).get("RetryCount") and "Task" in context:
+        previous = env.callback_pool_manager.get(context["Task"]["Token"])
+        if previous is not None:
+            previous.report(CallbackConsumerLeft())
+        env.callback_pool_manager.add(env.states.context_object.update_task_token())
+    return ExecutionState._evaluate_with_timeout(self, env)
+
+
 def _targets():
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (  # noqa: E501
+        StateTaskServiceCallback,
+    )
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (  # noqa: E501
         StateTaskServiceEcs,
     )
@@ -125,6 +145,7 @@ def _targets():
         (StateTaskServiceEcs, "_normalise_response", _normalise_response),
         (StateTaskServiceEcs, "_from_error", _from_error),
         (StepFunctionResponse, "send_task_failure", _send_task_failure),
+        (StateTaskServiceCallback, "_evaluate_with_timeout", _evaluate_with_timeout),
     ]
 
 

@@ -6,10 +6,14 @@ and what a task needs to reach the local AWS, keeps each task's output in
 `<logs_dir>/<task-id>.log`, and calls StopTask when the process exits. At most `concurrency`
 tasks run at once; the others wait (PENDING, as while Fargate provisions).
 
+Idle, it costs next to nothing: with `tasks_hint` (a cheap in-process count of the cluster's
+tasks, which only grows) it lists the cluster only when that count moved, and every
+`rediscover_seconds` anyway; without it, every `poll_seconds`.
+
 Step Functions does not stop a `runTask.waitForTaskToken` task when it gives up on it (heartbeat
-timeout, execution stopped): in AWS the job notices when its heartbeat is refused. Moto reuses the
-task token across retries, so the heartbeat of a dead attempt would keep succeeding; the runner
-therefore kills a task whose state gave up on it, and terminates one whose execution ended.
+timeout, execution stopped): in AWS the job notices when its heartbeat is refused, as it does
+here (each attempt has its own token: `localcloud.ecs_shim`). The runner also kills a task whose
+state gave up on it, and terminates one whose execution ended, so no process outlives its state.
 """
 
 from __future__ import annotations
@@ -72,6 +76,8 @@ class LocalFargateRunner:
         local_env: dict[str, str],
         concurrency: int | None = None,
         poll_seconds: float = 0.1,
+        tasks_hint: Callable[[], int] | None = None,
+        rediscover_seconds: float = 5.0,
         supervise_seconds: float = 0.5,
         finish_grace_seconds: float = 10.0,
         stop_grace_seconds: float = 5.0,
@@ -82,6 +88,10 @@ class LocalFargateRunner:
         self.local_env = dict(local_env)
         self.concurrency = max(1, concurrency or os.cpu_count() or 1)
         self.poll_seconds = poll_seconds
+        self.tasks_hint = tasks_hint
+        self.rediscover_seconds = rediscover_seconds
+        self._hinted: int | None = None
+        self._last_discover = 0.0
         self.supervise_seconds = supervise_seconds
         self.finish_grace_seconds = finish_grace_seconds
         self.stop_grace_seconds = stop_grace_seconds
@@ -107,11 +117,16 @@ class LocalFargateRunner:
         self._thread = threading.Thread(target=self._loop, name="fargate-runner", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop watching; terminate running tasks (SIGTERM, then SIGKILL after a grace period)."""
+    def signal_stop(self) -> None:
+        """Stop watching (returns at once; `stop` finishes the job)."""
+        self._stop.set()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop watching; terminate running tasks (SIGTERM, then SIGKILL after
+        `stop_grace_seconds`). The loop gets `timeout` to finish its ECS call in flight."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=timeout)
         for task in list(self._running.values()):
             self._terminate(task, "the local runner stopped", graceful=True)
         deadline = time.monotonic() + self.stop_grace_seconds
@@ -138,7 +153,16 @@ class LocalFargateRunner:
             self._stop.wait(self.poll_seconds)
 
     def _tick(self) -> None:
-        self._discover()
+        now = time.monotonic()
+        hint = self.tasks_hint() if self.tasks_hint is not None else None
+        if (
+            hint is None
+            or hint != self._hinted
+            or now - self._last_discover >= (self.rediscover_seconds)
+        ):
+            self._last_discover = now
+            self._discover()
+            self._hinted = hint
         self._reap()
         now = time.monotonic()
         if now - self._last_supervise >= self.supervise_seconds:

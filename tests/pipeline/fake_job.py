@@ -1,18 +1,20 @@
 """A stand-in for `python -m jobs.transcode` with the same contract (environment in, S3 out,
 SendTaskSuccess / SendTaskFailure), for the failure tests:
 
-    python tests/pipeline/fake_job.py ok|crash-once|hang|invalid|failed|transient-once|by-upload
+    python tests/pipeline/fake_job.py ok|crash-once|hang|invalid|failed|transient-once|transient-then-slow|by-upload
 
 ok: writes processed/<id>/clip.mp4 and poster.jpg and reports the job result.
 crash-once: the first run of a video exits 1 without reporting (as a crash); later runs are ok.
 hang: heartbeats never, reports never, sleeps for ever.
-invalid: reports Transcode.InvalidInput with a player-readable cause.
+invalid: reports Transcode.InvalidInput with the real job's cause for a 3 s clip.
 failed: reports Transcode.Failed (an operator's cause) on every run.
 by-upload: the upload's content names the mode (b"invalid", b"failed"; anything else: ok), so one
 pipeline can end videos in different ways.
 transient-once: reports Transcode.Transient on the first run, then ok.
-VIDPIPE_FAKE_STATE_DIR holds the per-video run counters; VIDPIPE_FAKE_SECONDS makes `ok` slower
-(heartbeating every VIDPIPE_HEARTBEAT_SECONDS meanwhile).
+transient-then-slow: like transient-once, but the later runs heartbeat for several heartbeats
+(VIDPIPE_FAKE_SECONDS, default 4 heartbeats) before reporting success.
+VIDPIPE_FAKE_STATE_DIR holds the per-video run counters and `<id>.tokens` (one task token per run);
+VIDPIPE_FAKE_SECONDS makes `ok` slower (heartbeating every VIDPIPE_HEARTBEAT_SECONDS meanwhile).
 """
 
 import json
@@ -30,6 +32,8 @@ token = env["VIDPIPE_TASK_TOKEN"]
 state = Path(env.get("VIDPIPE_FAKE_STATE_DIR", "/tmp")) / f"{video_id}.runs"
 runs = int(state.read_text()) + 1 if state.exists() else 1
 state.write_text(str(runs))
+with open(state.with_suffix(".tokens"), "a") as tokens:
+    tokens.write(token + "\n")
 print(f"fake job {mode}: video {video_id} attempt {attempt} run {runs}", flush=True)
 sfn = boto3.client("stepfunctions")
 if mode == "by-upload":
@@ -43,23 +47,21 @@ if mode == "hang":
 if mode == "crash-once" and runs == 1:
     sys.exit(1)
 if mode == "invalid":
-    sfn.send_task_failure(
-        taskToken=token,
-        error="Transcode.InvalidInput",
-        cause="duration 3.0 s is below the 20 s minimum",
-    )
+    from rejection import real_rejection  # beside this script
+
+    sfn.send_task_failure(taskToken=token, error="Transcode.InvalidInput", cause=real_rejection())
     sys.exit(0)
 if mode == "failed":
     sfn.send_task_failure(
         taskToken=token, error="Transcode.Failed", cause="ffmpeg exited with code 234"
     )
     sys.exit(0)
-if mode == "transient-once" and runs == 1:
+if mode in ("transient-once", "transient-then-slow") and runs == 1:
     sfn.send_task_failure(taskToken=token, error="Transcode.Transient", cause="S3 download failed")
     sys.exit(0)
 
-seconds = float(env.get("VIDPIPE_FAKE_SECONDS", "0"))
 beat = float(env.get("VIDPIPE_HEARTBEAT_SECONDS", "10"))
+seconds = float(env.get("VIDPIPE_FAKE_SECONDS", 4 * beat if mode == "transient-then-slow" else 0))
 end = time.monotonic() + seconds
 while time.monotonic() < end:
     time.sleep(min(beat, max(0.0, end - time.monotonic())))

@@ -134,6 +134,7 @@ def test_states_follow_the_pipeline_policy():
         "VIDPIPE_INPUT_KEY",
         "VIDPIPE_OUTPUT_PREFIX",
         "VIDPIPE_TASK_TOKEN",
+        "VIDPIPE_STATUS_QUEUE_URL",  # where the job sends its video.progress messages
     }
     # A cold start (Fargate provisioning, image pull, Python start-up) fits before the first beat.
     assert 240 <= transcode["HeartbeatSeconds"] <= 600

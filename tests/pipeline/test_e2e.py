@@ -13,6 +13,9 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from vidpipe.db.models import User
 
+# Boots a local cloud, ffmpeg or servers: `make test` runs these after the quick ones.
+pytestmark = pytest.mark.slow
+
 POLICY = {
     "VIDPIPE_MIN_DURATION_SECONDS": "1",
     "VIDPIPE_MIN_HEIGHT": "240",

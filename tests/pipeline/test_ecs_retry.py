@@ -13,6 +13,9 @@ from moto.core.responses import ActionResult
 from moto.ecs.exceptions import InvalidParameterException
 from moto.ecs.responses import EC2ContainerServiceResponse
 
+# Boots a local cloud: `make test` runs these after the quick ones.
+pytestmark = pytest.mark.slow
+
 CAPACITY = "Capacity is unavailable at this time. Please try again later or in a different AZ"
 THROTTLED = "Error retrieving security group information for [sg-1]: Request limit exceeded"
 

@@ -14,6 +14,9 @@ from moto.events.models import EventsBackend
 
 from localcloud.cloud import EVENT_BUS_NAME
 
+# Boots a local cloud: `make test` runs these after the quick ones.
+pytestmark = pytest.mark.slow
+
 API = "http://api.test:8123"
 
 

@@ -6,7 +6,12 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from localcloud import ecs_shim
+
+# Boots a local cloud, ffmpeg or servers: `make test` runs these after the quick ones.
+pytestmark = pytest.mark.slow
 
 REMOVE = "moto fixed it: remove localcloud/ecs_shim.py (and this test)"
 
@@ -140,3 +145,46 @@ def test_moto_still_has_no_ecs_error_names():
         )
     finally:
         ecs_shim.install()
+
+
+def test_moto_still_reuses_the_task_token_across_retries(pipeline_factory):
+    p = pipeline_factory("ok", with_workers=False)
+    definition = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {
+                    "QueueUrl": p.settings.dlq_url,
+                    "MessageBody": {"token.$": "$$.Task.Token"},
+                },
+                "Retry": [{"ErrorEquals": ["Again"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+                "End": True,
+            }
+        },
+    }
+
+    def token() -> str:
+        received = p.sqs.receive_message(QueueUrl=p.settings.dlq_url, WaitTimeSeconds=5)
+        message = received["Messages"][0]
+        p.sqs.delete_message(QueueUrl=p.settings.dlq_url, ReceiptHandle=message["ReceiptHandle"])
+        return json.loads(message["Body"])["token"]
+
+    tokens = {}
+    try:
+        for shimmed in (False, True):
+            (ecs_shim.install if shimmed else ecs_shim.uninstall)()
+            arn = p.sfn.create_state_machine(
+                name=f"retry-{shimmed}",
+                definition=json.dumps(definition),
+                roleArn="arn:aws:iam::123456789012:role/x",
+            )["stateMachineArn"]
+            p.sfn.start_execution(stateMachineArn=arn, name="one", input="{}")
+            first = token()
+            p.sfn.send_task_failure(taskToken=first, error="Again", cause="retry me")
+            tokens[shimmed] = (first, token())
+    finally:
+        ecs_shim.install()
+    assert tokens[False][0] == tokens[False][1], REMOVE
+    assert tokens[True][0] != tokens[True][1]

@@ -1,5 +1,6 @@
 """`vidpipe up` killed (SIGKILL) while a video is processing, then started again: moto lost every
-queue and execution, the database did not; the video ends processed (attempt 2)."""
+queue and execution, the database did not; the video ends processed (attempt 2). The DLQ, which
+only moto holds, is kept under the data directory."""
 
 from __future__ import annotations
 
@@ -11,9 +12,15 @@ import sys
 import time
 import urllib.request
 
+import pytest
+
 from cli.demo import _http, _multipart, make_test_clip
 from localcloud.ports import free_port_pair
+from tests.pipeline.test_failures import _dlq_for
 from tests.test_cli_up import _health
+
+# Boots a local cloud, ffmpeg or servers: `make test` runs these after the quick ones.
+pytestmark = pytest.mark.slow
 
 POLICY = {
     "VIDPIPE_MIN_DURATION_SECONDS": "1",
@@ -113,3 +120,20 @@ def test_up_killed_while_processing_restarts_and_the_video_ends_processed(tmp_pa
             code = None
         log.close()
     assert code == 0, (tmp_path / "up.log").read_text()[-3000:]
+
+
+def test_dlq_messages_survive_a_restart(pipeline_factory, tmp_path):
+    p = pipeline_factory("invalid")
+    vid = p.video()
+    p.wait_status(vid, ("failed",))
+    p.wait_execution_done(vid)
+    # Mirrored while running (what a hard kill leaves), not only by the final sync on stop.
+    saved = tmp_path / "data" / "sqs" / "vidpipe-dlq.json"
+    end = time.monotonic() + 10
+    while not (saved.exists() and str(vid) in saved.read_text()):
+        assert time.monotonic() < end, "the DLQ message was not mirrored"
+        time.sleep(0.05)
+    p.stack.stop()
+    again = pipeline_factory("invalid")  # same database and data directory, a new moto
+    (dlq,) = _dlq_for(again, vid)
+    assert dlq["type"] == "video.failed" and dlq["error"]["Error"] == "Transcode.InvalidInput"
