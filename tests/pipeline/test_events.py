@@ -13,6 +13,7 @@ import pytest
 from moto.events.models import EventsBackend
 
 from localcloud.cloud import EVENT_BUS_NAME
+from tests.pipeline.rejection import real_rejection
 
 # Boots a local cloud: `make test` runs these after the quick ones.
 pytestmark = pytest.mark.slow
@@ -106,7 +107,7 @@ def test_processed_rejected_and_failed_videos_each_send_one_event_to_the_webhook
     assert event["detail-type"] == "Video Failed"
     detail = event["detail"]
     assert (detail["status"], detail["rejected"]) == ("failed", True)
-    assert detail["reason"] == p.get(rejected).error == "duration 3.0 s is below the 20 s minimum"
+    assert detail["reason"] == p.get(rejected).error == real_rejection()
     assert detail["error"] == "Transcode.InvalidInput" and detail["output_key"] is None
     assert detail["url"] == f"{API}/api/videos/{rejected}"
     assert p.wait_execution_done(rejected)["status"] == "SUCCEEDED"
