@@ -21,14 +21,18 @@ install: $(STAMP) node_modules/.installed
 run: install
 	$(VENV)/bin/vidpipe up
 
+# The quick tests first (a broken build fails in a minute), then the slow ones (`-m slow`).
 test: install
 	bash scripts/bootstrap.sh --with-postgres
-	VIDPIPE_TEST_POSTGRES_URL="$$(bash scripts/test-postgres.sh)" \
-	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$$PATH" \
-	$(PY) -m pytest
+	export VIDPIPE_TEST_POSTGRES_URL="$$(bash scripts/test-postgres.sh)" \
+	  PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$$PATH"; \
+	$(PY) -m pytest -m "not slow" && $(PY) -m pytest -m slow
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy vidpipe api poller
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) node_modules data

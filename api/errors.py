@@ -1,4 +1,4 @@
-"""Every error leaves the API as JSON {"detail": "<human readable reason>"} with the contract's code."""
+"""Every error leaves the API as JSON {"detail": "<reason>"} with the contract's status code."""
 
 from __future__ import annotations
 
@@ -10,11 +10,27 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vidpipe.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable, VidpipeError
+from api.middleware import INTERNAL_ERROR
+from vidpipe.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+    VidpipeError,
+)
 
 log = logging.getLogger(__name__)
 
-_STATUS = {BadRequest: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, Unavailable: 503}
+_STATUS = {
+    BadRequest: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    TooManyRequests: 429,
+    Unavailable: 503,
+}
 
 
 def _describe(error: dict) -> str:
@@ -32,6 +48,8 @@ def install(app: FastAPI) -> None:
     async def domain_error(_: Request, exc: VidpipeError) -> JSONResponse:
         status = next(code for cls, code in _STATUS.items() if isinstance(exc, cls))
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -44,6 +62,13 @@ def install(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    # The last resort, used by Starlette's outermost ServerErrorMiddleware should anything escape
+    # api.middleware.InternalErrors (which answers the same body).
+    @app.exception_handler(Exception)
+    async def internal_error(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc)
+        return JSONResponse(INTERNAL_ERROR, status_code=500)
 
     @app.exception_handler(OperationalError)
     async def database_down(_: Request, exc: OperationalError) -> JSONResponse:

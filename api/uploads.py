@@ -9,6 +9,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 from starlette.types import Message
 
+from api.schemas import reject_control_characters
 from vidpipe.errors import BadRequest
 from vidpipe.mp4 import HEAD_BYTES, is_mp4
 
@@ -32,7 +33,7 @@ def _too_large(limit: int) -> BadRequest:
 
 
 async def read_upload_form(request: Request, max_bytes: int) -> UploadForm:
-    """Parse `video_file` and `title`; the file is spooled to disk by Starlette, never held in memory.
+    """Parse `video_file` and `title`; Starlette spools the file to disk, never into memory.
 
     The body is cut off as soon as it exceeds the limit, whatever Content-Length says.
     """
@@ -74,6 +75,10 @@ async def read_upload_form(request: Request, max_bytes: int) -> UploadForm:
     title = title.strip()
     if len(title) > 200:
         raise BadRequest("title must be at most 200 characters")
+    try:
+        reject_control_characters(title)
+    except ValueError as exc:
+        raise BadRequest(f"title: {exc}") from None
 
     size = file.size if file.size is not None else _measure(file)
     if size == 0:

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import random
+import secrets
 import signal
 import subprocess
 import sys
@@ -159,12 +160,12 @@ def start_moto(workdir: Path, port: int) -> tuple[Server, dict[str, str]]:
     server.wait_http(endpoint + "/moto-api/", timeout=60, ok=(200, 404))
     import boto3
 
-    aws = dict(
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    aws = {
+        "endpoint_url": endpoint,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "local",
+        "aws_secret_access_key": "local",
+    }
     boto3.client("s3", **aws).create_bucket(Bucket="vidpipe-media")
     queue_url = boto3.client("sqs", **aws).create_queue(QueueName="vidpipe-jobs")["QueueUrl"]
     env = {
@@ -174,6 +175,7 @@ def start_moto(workdir: Path, port: int) -> tuple[Server, dict[str, str]]:
         "AWS_SECRET_ACCESS_KEY": "local",
         "VIDPIPE_BUCKET": "vidpipe-media",
         "VIDPIPE_JOBS_QUEUE_URL": queue_url,
+        "VIDPIPE_JWT_SECRET": secrets.token_urlsafe(48),
     }
     return server, env
 

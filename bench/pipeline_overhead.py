@@ -93,7 +93,10 @@ def main(n: int = 20) -> None:
 
     def fmt(xs):
         q = statistics.quantiles(xs, n=10)
-        return f"median {statistics.median(xs):.3f} s  p90 {q[-1]:.3f} s  min {min(xs):.3f} s  max {max(xs):.3f} s"
+        return (
+            f"median {statistics.median(xs):.3f} s  p90 {q[-1]:.3f} s  "
+            f"min {min(xs):.3f} s  max {max(xs):.3f} s"
+        )
 
     print(
         f"videos: {n} (one at a time, no-op job, production state machine), {os.cpu_count()} cores"

@@ -5,7 +5,8 @@ runner limited to C concurrent jobs (default 20 and 2).
 
 Clips: 3 s 640x360 H.264+AAC test patterns, accepted through a lowered policy
 (VIDPIPE_MIN_DURATION_SECONDS=1, VIDPIPE_MIN_HEIGHT=240); the job still renders the full output
-(1280x720, bumpers 2 x 2.5 s, watermark). Production state machine, VIDPIPE_MAX_RUNNING_EXECUTIONS 4.
+(1280x720, bumpers 2 x 2.5 s, watermark). Production state machine,
+VIDPIPE_MAX_RUNNING_EXECUTIONS 4.
 """
 
 from __future__ import annotations

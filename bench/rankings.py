@@ -149,7 +149,8 @@ def main() -> int:
 
     with psycopg.connect(libpq_url(url)) as conn:
         counts = conn.execute(
-            """SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM users WHERE public_videos > 0),
+            """SELECT (SELECT count(*) FROM users),
+                      (SELECT count(*) FROM users WHERE public_videos > 0),
                       (SELECT count(*) FROM videos), (SELECT count(*) FROM votes)"""
         ).fetchone()
         per_city = dict(

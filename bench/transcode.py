@@ -79,8 +79,8 @@ def generate(path: Path, seconds: float, noise: int, bitrate: str) -> None:
             "lavfi",
             "-i",
             f"sine=f=440:d={seconds}",
-            # High profile with CABAC and B-frames, like a phone's encoder (ultrafast output would be
-            # unrealistically cheap to decode).
+            # High profile with CABAC and B-frames, like a phone's encoder (ultrafast output would
+            # be unrealistically cheap to decode).
             "-c:v",
             "libx264",
             "-preset",
@@ -128,9 +128,10 @@ def frames(path: Path) -> int:
 
 
 def ssim(output: Path, source: Path, first_main_frame: int, n: int) -> float:
-    """SSIM of n output frames from first_main_frame against the source's first n frames at 720p30."""
+    """SSIM of n output frames from first_main_frame vs the source's first n frames at 720p30."""
     graph = (
-        f"[0:v]trim=start_frame={first_main_frame}:end_frame={first_main_frame + n},setpts=PTS-STARTPTS[a];"
+        f"[0:v]trim=start_frame={first_main_frame}:end_frame={first_main_frame + n},"
+        "setpts=PTS-STARTPTS[a];"
         f"[1:v]fps={FPS},scale=1280:720:flags=lanczos,trim=end_frame={n},setpts=PTS-STARTPTS[b];"
         "[a][b]ssim"
     )
@@ -318,7 +319,8 @@ def main() -> None:
         "  (target >= 2.5x, aim 3x)"
     )
     print(
-        f"speed-up vs baseline a' (wall): {base_all.wall / job.wall:.2f}x, CPU {base_all.cpu / job.cpu:.2f}x"
+        f"speed-up vs baseline a' (wall): {base_all.wall / job.wall:.2f}x, "
+        f"CPU {base_all.cpu / job.cpu:.2f}x"
     )
     print(f"CPU vs floor: {job.cpu / floor.cpu:.2f}x  (target <= 1.1x)")
     print(f"peak RSS: {job.rss_mb:.0f} MB  (target < 256 MB)")

@@ -5,12 +5,13 @@ It sits above everything (the API, the poller, the local cloud) and nothing impo
 
 import typer
 
-from cli import demo, dlq, operations, serve
+from cli import demo, dlq, operations, serve, users
 
 app = typer.Typer(help="vidpipe: the basketball showcase video platform.", no_args_is_help=True)
 app.add_typer(serve.app)
 app.add_typer(operations.app)
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(users.app, name="users")
 app.add_typer(demo.app)
 
 try:

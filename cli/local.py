@@ -16,6 +16,7 @@ import uvicorn
 
 from api.main import create_app
 from cli.common import configure_logging, exit_on_sigterm, refresh_settings
+from cli.serve import SERVER_OPTIONS
 from localcloud.cloud import local_cloud
 from vidpipe.db.migrate import upgrade_to_head
 
@@ -54,6 +55,13 @@ def up(
             help="Run the embedded moto server; --no-local-aws uses the AWS_* / VIDPIPE_* env."
         ),
     ] = True,
+    webhook: Annotated[
+        str | None,
+        typer.Option(
+            help="POST each completion event (Video Processed / Video Failed) to this URL; "
+            "also the VIDPIPE_WEBHOOK_URL setting."
+        ),
+    ] = None,
 ) -> None:
     configure_logging()
     exit_on_sigterm()
@@ -64,11 +72,16 @@ def up(
         os.environ["VIDPIPE_DATABASE_URL"] = database_url
         settings = refresh_settings()
         upgrade_to_head(settings.sqlalchemy_url)
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings), host=host, port=port, **SERVER_OPTIONS)
         return
     try:
         with local_cloud(
-            database_url=database_url, host=host, port=port + 1, data_dir=data_dir
+            database_url=database_url,
+            host=host,
+            port=port + 1,
+            data_dir=data_dir,
+            api_base_url=f"http://{host}:{port}",
+            webhook_url=webhook,
         ) as (_cloud, settings):
             # uvicorn installs SIGTERM/SIGINT handlers, returns after a graceful shutdown (requests
             # in flight get a bounded time: `vidpipe up` exits within 5 s of SIGTERM) and then
@@ -77,8 +90,8 @@ def up(
                 create_app(settings),
                 host=host,
                 port=port,
-                log_level="info",
                 timeout_graceful_shutdown=1,
+                **SERVER_OPTIONS,
             )
     finally:
         # Everything is stopped. The interpreter's final garbage collections would walk moto's

@@ -10,11 +10,13 @@ from typing import Annotated
 
 import typer
 
+from cli import poller_client
 from cli.common import EnvFile, load_settings, parse_video_id, sessions
 from poller.service import PollerService
 from vidpipe import history as hist
-from vidpipe import operations
-from vidpipe.contracts import execution_name
+from vidpipe import runs
+from vidpipe.contracts import RetryCommand, execution_name
+from vidpipe.operations import RetryOutcome
 
 app = typer.Typer()
 
@@ -73,27 +75,38 @@ def history(
             raise typer.Exit(1)
     name = execution_name(vid, attempt)
     try:
-        rows = hist.video_timeline(str(vid), attempt, settings)
+        events = hist.video_events(str(vid), attempt, settings)
     except hist.NoHistory:
         typer.echo(f"no execution {name}: not started yet, or the orchestrator lost it", err=True)
         raise typer.Exit(1) from None
+    rows = hist.timeline(events)
     if as_json:
         typer.echo(hist.rows_as_json(rows))
         return
     typer.echo(f"execution {name}")
     typer.echo(hist.format_timeline(rows, everything=everything))
+    result = hist.job_result(events)
+    if result is not None:
+        typer.echo(hist.format_cost(result, runs.usage_cost(result, settings)))
 
 
-@app.command(help="Start a new processing attempt of a failed video.")
+@app.command(
+    help="Start a new processing attempt of a failed video. The poller carries it out (no "
+    "database access needed) and answers with what it did."
+)
 def retry(
     video_id: Annotated[str, typer.Argument(help="The failed video's id.")],
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the poller's answer.")] = 60,
     env_file: EnvFile = None,
 ) -> None:
     settings = load_settings(env_file)
-    vid = parse_video_id(video_id)
-    with sessions(settings)() as session:
-        result = operations.retry(session, settings, vid)
-    if result.outcome is not operations.RetryOutcome.RETRIED:
-        typer.echo(result.describe(), err=True)
+    command = RetryCommand(video_id=parse_video_id(video_id))
+    try:
+        (reply,) = poller_client.retry(settings, [command], timeout)
+    except poller_client.NoAnswer as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2)
+    if reply.outcome != RetryOutcome.RETRIED:
+        typer.echo(reply.detail, err=True)
         raise typer.Exit(1)
-    typer.echo(result.describe())
+    typer.echo(reply.detail)

@@ -33,7 +33,8 @@ from moto.moto_server.werkzeug_app import (
 from sqlalchemy import Engine
 from werkzeug.serving import make_server
 
-from localcloud import auth, ecs_shim
+from localcloud import auth, ecs_shim, secrets
+from localcloud import events as local_events
 from localcloud.persist import BucketMirror, Mirrors, QueueMirror
 from localcloud.runner import LocalFargateRunner
 from poller import sweeper
@@ -62,6 +63,7 @@ CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 CLUSTER_NAME = "vidpipe"
 TRANSCODE_FAMILY = "vidpipe-transcode"
 STATE_MACHINE_NAME = "vidpipe-pipeline"
+EVENT_BUS_NAME = "vidpipe-local"
 # The job's processing policy (docs/architecture.md).
 TASK_POLICY_ENV = (
     "VIDPIPE_HEARTBEAT_SECONDS",
@@ -128,6 +130,8 @@ class LocalCloud:
         sweep_interval_seconds: float = 60.0,
         jobs_visibility_timeout: int = 60,
         status_visibility_timeout: int = 30,
+        api_base_url: str = "http://127.0.0.1:8000",
+        webhook_url: str | None = None,
         stop_seconds: float = 1.5,
         task_stop_grace_seconds: float = 1.5,
     ):
@@ -151,6 +155,11 @@ class LocalCloud:
         self.sweep_interval_seconds = sweep_interval_seconds
         self.jobs_visibility_timeout = jobs_visibility_timeout
         self.status_visibility_timeout = status_visibility_timeout
+        # Completion events: the API origin they link to, and where to deliver them (else the
+        # VIDPIPE_WEBHOOK_URL setting; neither: they stay on the local bus).
+        self.api_base_url = api_base_url
+        self.webhook_url = webhook_url
+        self.forwarder: local_events.WebhookForwarder | None = None
         self.stop_seconds = stop_seconds
         self.task_stop_grace_seconds = task_stop_grace_seconds
         self._server: GuardedMotoServer | None = None
@@ -248,11 +257,19 @@ class LocalCloud:
             QueueName="vidpipe-status",
             Attributes={"VisibilityTimeout": str(self.status_visibility_timeout)},
         )["QueueUrl"]
+        replies_url = sqs.create_queue(
+            QueueName="vidpipe-replies",
+            # Answers to operators' commands matter for a minute; leftovers are dropped.
+            Attributes={"MessageRetentionPeriod": "300"},
+        )["QueueUrl"]
         self.env.update(
             VIDPIPE_JOBS_QUEUE_URL=jobs_url,
             VIDPIPE_STATUS_QUEUE_URL=status_url,
             VIDPIPE_DLQ_URL=dlq_url,
+            VIDPIPE_REPLIES_QUEUE_URL=replies_url,
         )
+        local_events.create_bus(EVENT_BUS_NAME)
+        self.env["VIDPIPE_EVENT_BUS_NAME"] = EVENT_BUS_NAME
         network = self.network = self._create_network()
         self._create_ecs()
         self.env["VIDPIPE_STATE_MACHINE_ARN"] = self._create_state_machine(
@@ -312,6 +329,8 @@ class LocalCloud:
                     assign_public_ip="DISABLED",
                     status_queue_url=status_url,
                     dlq_url=dlq_url,
+                    event_bus_name=EVENT_BUS_NAME,
+                    api_base_url=self.api_base_url,
                 )
             )
         )
@@ -386,6 +405,12 @@ class LocalCloud:
             ),
         )
         self.runner.start()
+        webhook_url = self.webhook_url or settings.webhook_url
+        if webhook_url:
+            self.forwarder = local_events.WebhookForwarder(
+                local_events.route_to_queue(EVENT_BUS_NAME), webhook_url
+            )
+            self.forwarder.start()
         if self.with_poller:
             self.poller = PollerService(
                 settings,
@@ -410,6 +435,9 @@ class LocalCloud:
         idempotent); running tasks get `task_stop_grace_seconds` before SIGKILL (a restart
         re-drives their videos anyway)."""
         deadline = time.monotonic() + self.stop_seconds
+        if self.forwarder is not None:
+            self.forwarder.stop()
+            self.forwarder = None
         if self.poller is not None:
             self.poller.stopping.set()
         if self.runner is not None:
@@ -465,6 +493,8 @@ def local_cloud(
     try:
         cloud.start()
         os.environ["VIDPIPE_DATABASE_URL"] = database_url
+        if not os.environ.get("VIDPIPE_JWT_SECRET"):
+            os.environ["VIDPIPE_JWT_SECRET"] = secrets.jwt_secret(cloud.data_dir)
         os.environ.update(settings_env or {})
         get_settings.cache_clear()
         aws.reset_clients()

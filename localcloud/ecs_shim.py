@@ -7,7 +7,12 @@ this process, as `LocalCloud` does). Remove when tests/pipeline/test_moto_shim.p
    converts the parameters to the operation's input shape, and the response back, with botocore's
    service model - the conversion AWS itself documents for service integrations.
 2. The SendTaskFailure handler drops `cause`, so the player would never see the job's reason.
-3. A `.waitForTaskToken` state keeps one task token across its Retry attempts, and the next
+3. The ECS integration has no error names of its own: a RunTask reply with `failures` (no Fargate
+   capacity, vCPU quota) crashes on `Tasks[0]` and an ECS error response becomes
+   `States.Runtime`, so the state's Retry for them could never match locally. As in AWS, a
+   `failures` reply fails the state as `AmazonECS.Unknown` and an ECS error as `ECS.<code>`
+   (e.g. `ECS.InvalidParameterException` for throttled subnet / security-group lookups).
+4. A `.waitForTaskToken` state keeps one task token across its Retry attempts, and the next
    attempt's first callback or heartbeat reads the previous attempt's stored outcome: a retry after
    SendTaskFailure fails as soon as the new job heartbeats. AWS issues a fresh token per attempt;
    so does this shim, and the previous token is refused (TaskDoesNotExist), as AWS refuses it.
@@ -15,10 +20,12 @@ this process, as `LocalCloud` does). Remove when tests/pipeline/test_moto_shim.p
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 import botocore.session
 from botocore import xform_name
+from botocore.exceptions import ClientError
 
 _saved: dict = {}
 
@@ -41,6 +48,14 @@ def _normalise_parameters(self, parameters, boto_service_name=None, service_acti
         self._to_boto_request(parameters, op.input_shape)
 
 
+class RunTaskFailures(Exception):
+    """RunTask answered 200 with `failures` and no task (Fargate capacity, quotas)."""
+
+    def __init__(self, failures: list):
+        super().__init__(json.dumps({"Failures": failures}))
+        self.failures = failures
+
+
 def _normalise_response(self, response, boto_service_name=None, service_action_name=None):
     op = _operation(
         self._get_boto_service_name(boto_service_name),
@@ -48,6 +63,50 @@ def _normalise_response(self, response, boto_service_name=None, service_action_n
     )
     if op is not None and op.output_shape is not None:
         self._from_boto_response(response, op.output_shape)
+    if (
+        op is not None
+        and op.name == "RunTask"
+        and isinstance(response, dict)
+        and response.get("Failures")
+        and not response.get("Tasks")
+    ):
+        raise RunTaskFailures(response["Failures"])
+
+
+def _from_error(self, env, ex):
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+        CustomErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (  # noqa: E501
+        StateTaskServiceCallback,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    if isinstance(ex, RunTaskFailures):
+        error, cause = "AmazonECS.Unknown", str(ex)
+    elif isinstance(ex, ClientError):
+        details = ex.response.get("Error", {})
+        error = f"ECS.{details.get('Code') or 'AmazonECSException'}"
+        cause = details.get("Message") or str(ex)
+    else:
+        return StateTaskServiceCallback._from_error(self, env=env, ex=ex)
+    return FailureEvent(
+        env=env,
+        error_name=CustomErrorName(error),
+        event_type=HistoryEventType.TaskFailed,
+        event_details=EventDetails(
+            taskFailedEventDetails=TaskFailedEventDetails(
+                error=error,
+                cause=cause,
+                resource=self._get_sfn_resource(),
+                resourceType=self._get_sfn_resource_type(),
+            )
+        ),
+    )
 
 
 def _send_task_failure(self):
@@ -84,6 +143,7 @@ def _targets():
     return [
         (StateTaskServiceEcs, "_normalise_parameters", _normalise_parameters),
         (StateTaskServiceEcs, "_normalise_response", _normalise_response),
+        (StateTaskServiceEcs, "_from_error", _from_error),
         (StepFunctionResponse, "send_task_failure", _send_task_failure),
         (StateTaskServiceCallback, "_evaluate_with_timeout", _evaluate_with_timeout),
     ]

@@ -31,13 +31,14 @@ class PollerService:
         *,
         wait_seconds: int = 10,
         sweep_interval_seconds: float = 60.0,
-        backpressure_poll_seconds: float = 0.5,
     ):
         self.settings = settings
         self.session_factory = session_factory
         self.wait_seconds = wait_seconds
         self.sweep_interval_seconds = sweep_interval_seconds
-        self.backpressure_poll_seconds = backpressure_poll_seconds
+        self.running = jobs.RunningExecutions(
+            settings, refresh_seconds=settings.running_count_refresh_seconds
+        )
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         # Counters for logs, tests and benchmarks.
@@ -141,14 +142,14 @@ class PollerService:
         limit = self.settings.max_running_executions
         while not self.stopping.is_set():
             try:
-                capacity = limit - jobs.count_running(self.settings, limit)
+                capacity = limit - self.running.current(limit)
             except (BotoCoreError, ClientError) as exc:
                 log.warning("ListExecutions failed: %s", exc)
                 self.stopping.wait(2)
                 continue
             if capacity <= 0:
                 self._count("backpressure")
-                self.stopping.wait(self.backpressure_poll_seconds)
+                self.running.wait_for_room(self.stopping)
                 continue
             messages = self._receive(queue, capacity)
             for i, message in enumerate(messages):
@@ -159,7 +160,8 @@ class PollerService:
                     message["Body"], self.settings, self.session_factory
                 )
                 self._count(f"jobs.{outcome.action}")
-                if outcome.action is jobs.JobAction.STARTED:
+                if outcome.action is jobs.JobAction.STARTED and outcome.execution:
+                    self.running.started()
                     self.started_at[outcome.execution] = time.time()
                 if outcome.action.done:
                     self._delete(queue, message)
@@ -172,9 +174,13 @@ class PollerService:
                 if self.stopping.is_set():
                     self._release(queue, messages[i:])
                     break
-                outcome = status.handle_status_message(message["Body"], self.session_factory)
-                self._count(f"status.{outcome}")
-                if outcome.done:
+                result = status.handle_status_message(
+                    message["Body"], self.session_factory, self.settings
+                )
+                self._count(f"status.{result.outcome}")
+                if result.ends_run:
+                    self.running.run_ended()
+                if result.outcome.done:
                     self._delete(queue, message)
 
     def _sweep_loop(self) -> None:

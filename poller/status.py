@@ -5,6 +5,11 @@ The state machine's MarkProcessing, RecordSuccess and RecordFailure states send 
 poller applies it with `vidpipe.videos.mark_*` (idempotent and attempt-aware), commits, then
 answers with SendTaskSuccess `{"applied": bool, "status": <video status or null>}`; the message is
 deleted only after that, so a crash in between re-applies the same update, harmlessly.
+
+Operators' `video.retry` commands travel on the same queue (they too are changes to a video's
+record, which only the poller makes); `poller.commands` carries them out. So do the transcode
+job's `video.progress` messages: applied (current attempt, processing only, never backwards) and
+deleted; nobody waits for them. The final statuses also record the run and its cost.
 """
 
 from __future__ import annotations
@@ -12,15 +17,23 @@ from __future__ import annotations
 import enum
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
+from poller import commands
 from vidpipe import aws, videos
-from vidpipe.contracts import VideoStatusMessage
+from vidpipe.contracts import (
+    RetryCommand,
+    VideoProgressMessage,
+    VideoStatusMessage,
+    parse_status_queue_body,
+)
 from vidpipe.db.models import Video
+from vidpipe.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -53,26 +66,29 @@ def reason_for(error: dict[str, Any] | None) -> str:
     return reason[:MAX_REASON]
 
 
-def apply(session: Session, message: VideoStatusMessage) -> bool:
+def apply(session: Session, message: VideoStatusMessage, settings: Settings) -> bool:
     """Apply one status update; True when it changed (or already matched) the current attempt."""
     if message.status == "processing":
         applied = videos.mark_processing(session, message.video_id, message.attempt)
     elif message.status == "processed":
         if not message.result or "output_key" not in message.result:
             raise ValueError("a processed status needs the job result with output_key")
-        applied = videos.mark_processed(session, message.video_id, message.attempt, message.result)
+        applied = videos.mark_processed(
+            session, message.video_id, message.attempt, message.result, settings
+        )
     else:
         applied = videos.mark_failed(
-            session, message.video_id, message.attempt, reason_for(message.error)
+            session, message.video_id, message.attempt, reason_for(message.error), settings
         )
     session.commit()
     return applied
 
 
 class StatusOutcome(enum.StrEnum):
-    ANSWERED = "answered"  # applied and the waiting state answered
+    ANSWERED = "answered"  # applied and the waiting state (or operator) answered
     GONE = "gone"  # applied; nobody waits for the token any more
-    INVALID = "invalid"  # not a usable status message: deleted
+    PROGRESS = "progress"  # a progress message, applied or stale: deleted
+    INVALID = "invalid"  # not a usable status-queue message: deleted
     ERROR = "error"  # kept for another try
 
     @property
@@ -80,24 +96,62 @@ class StatusOutcome(enum.StrEnum):
         return self is not StatusOutcome.ERROR
 
 
-def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> StatusOutcome:
-    """Apply one status message and answer its task token."""
+@dataclass(frozen=True)
+class StatusResult:
+    outcome: StatusOutcome
+    # The execution ends right after this answer (a final status, or a superseded attempt): the
+    # jobs loop may have a free slot.
+    ends_run: bool = False
+
+
+def handle_status_message(
+    body: str, session_factory: sessionmaker[Session], settings: Settings
+) -> StatusResult:
+    """Apply one status-queue message: a state's status update (answering its task token) or an
+    operator's command (answered on the replies queue)."""
     try:
-        message = VideoStatusMessage.model_validate_json(body)
+        message = parse_status_queue_body(body)
     except ValidationError as exc:
-        log.error("status message dropped, not a VideoStatusMessage: %s", exc)
-        return StatusOutcome.INVALID
+        log.error("status-queue message dropped, not one vidpipe knows: %s", exc)
+        return StatusResult(StatusOutcome.INVALID)
+    if isinstance(message, RetryCommand):
+        done = commands.handle_retry(message, session_factory, settings)
+        return StatusResult(StatusOutcome.ANSWERED if done else StatusOutcome.ERROR)
+    if isinstance(message, VideoProgressMessage):
+        return _handle_progress(message, session_factory)
+    return _handle_status(message, session_factory, settings)
+
+
+def _handle_progress(
+    message: VideoProgressMessage, session_factory: sessionmaker[Session]
+) -> StatusResult:
     try:
         with session_factory() as session:
-            applied = apply(session, message)
+            applied = videos.mark_progress(
+                session, message.video_id, message.attempt, message.progress
+            )
+            session.commit()
+    except Exception:
+        log.exception("progress for video %s could not be applied", message.video_id)
+        return StatusResult(StatusOutcome.ERROR)
+    log.debug("progress %d%% for video %s: %s", message.progress, message.video_id, applied)
+    return StatusResult(StatusOutcome.PROGRESS)
+
+
+def _handle_status(
+    message: VideoStatusMessage, session_factory: sessionmaker[Session], settings: Settings
+) -> StatusResult:
+    try:
+        with session_factory() as session:
+            applied = apply(session, message, settings)
             video = session.get(Video, message.video_id)
-            status = video.status if video is not None else None
+            status, reason = (video.status, video.error) if video is not None else (None, None)
     except ValueError as exc:
         _fail(message, "Status.InvalidMessage", str(exc))
-        return StatusOutcome.INVALID
+        return StatusResult(StatusOutcome.INVALID)
     except Exception:
         log.exception("status %s for %s could not be applied", message.status, message.execution)
-        return StatusOutcome.ERROR
+        return StatusResult(StatusOutcome.ERROR)
     log.info(
         "status %s for video %s attempt %d: %s",
         message.status,
@@ -105,23 +159,24 @@ def handle_status_message(body: str, session_factory: sessionmaker[Session]) -> 
         message.attempt,
         "applied" if applied else "stale",
     )
+    ends_run = message.status != "processing" or not applied
     try:
         aws.client("stepfunctions").send_task_success(
             taskToken=message.task_token,
-            output=json.dumps({"applied": applied, "status": status}),
+            output=json.dumps({"applied": applied, "status": status, "reason": reason}),
         )
     except ClientError as exc:
         if aws.is_token_gone(exc):
             log.info(
                 "no state waits for %s's %s update any more", message.execution, message.status
             )
-            return StatusOutcome.GONE
+            return StatusResult(StatusOutcome.GONE, ends_run)
         log.warning("SendTaskSuccess failed: %s", exc)
-        return StatusOutcome.ERROR
+        return StatusResult(StatusOutcome.ERROR)
     except BotoCoreError as exc:
         log.warning("SendTaskSuccess failed: %s", exc)
-        return StatusOutcome.ERROR
-    return StatusOutcome.ANSWERED
+        return StatusResult(StatusOutcome.ERROR)
+    return StatusResult(StatusOutcome.ANSWERED, ends_run)
 
 
 def _fail(message: VideoStatusMessage, error: str, cause: str) -> None:

@@ -61,7 +61,7 @@ def redrive(session: Session, video: Video, settings: Settings, why: str) -> Red
     """A new attempt, or `failed` + a DLQ message once MAX_ATTEMPTS attempts died."""
     if video.attempt >= MAX_ATTEMPTS:
         name = video.execution_name
-        if videos.mark_failed(session, video.id, video.attempt, GAVE_UP_REASON):
+        if videos.mark_failed(session, video.id, video.attempt, GAVE_UP_REASON, settings):
             session.commit()
             send_to_dlq(video, settings, "Sweeper.TooManyAttempts", f"{name}: {why}")
             log.warning("video %s failed after %d attempts (%s)", video.id, video.attempt, why)

@@ -36,9 +36,20 @@ def definition_values(
     assign_public_ip: str,
     status_queue_url: str,
     dlq_url: str,
+    event_bus_name: str,
+    api_base_url: str,
 ) -> dict[str, Any]:
     """Every placeholder's value, by name (docs/architecture.md); Pulumi and the local cloud both
-    build them here."""
+    build them here.
+
+    `event_bus_name`: the EventBridge bus the completion events go to (docs/messages.md).
+    `api_base_url`: the public API's origin (e.g. `https://videos.example.com`); the events carry
+    `<api_base_url>/api/videos/<video_id>`.
+    """
+    base = api_base_url.rstrip("/")
+    # It is a string literal inside States.Format, whose special characters would need escaping.
+    if not base or any(c in base for c in "{}'\\"):
+        raise ValueError(f"api_base_url must be a plain URL, got {api_base_url!r}")
     return {
         "ClusterArn": cluster_arn,
         "TranscodeTaskDefinitionArn": task_definition_arn,
@@ -48,6 +59,8 @@ def definition_values(
         "AssignPublicIp": assign_public_ip,
         "StatusQueueUrl": status_queue_url,
         "DlqUrl": dlq_url,
+        "EventBusName": event_bus_name,
+        "ApiBaseUrl": base,
     }
 
 

@@ -11,7 +11,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from localcloud.ports import free_port_pair
+
+# Boots a local cloud, ffmpeg or servers: `make test` runs these after the quick ones.
+pytestmark = pytest.mark.slow
 
 
 def _start(tmp_path: Path, name: str):
@@ -36,7 +41,7 @@ def _start(tmp_path: Path, name: str):
     return proc, port, log
 
 
-def _health(port: int, deadline: float = 60) -> dict:
+def _health(port: int, deadline: float = 180) -> dict:
     end = time.monotonic() + deadline
     while True:
         try:

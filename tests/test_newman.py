@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+# Boots a local cloud, ffmpeg or servers: `make test` runs these after the quick ones.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNNER = ROOT / "tests" / "newman" / "run.sh"
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
-
-SCHEMA_VERSION = 1
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 
 def execution_name(video_id: uuid.UUID | str, attempt: int) -> str:
@@ -50,7 +48,7 @@ class VideoJobMessage(BaseModel):
     """Jobs queue, `video.process`: one per video attempt. Published by the API and the sweeper,
     consumed by the poller, which passes it unchanged as the execution input."""
 
-    version: Literal[1] = SCHEMA_VERSION
+    version: Literal[1] = 1
     type: Literal["video.process"] = "video.process"
     video_id: uuid.UUID
     attempt: int = Field(ge=1)
@@ -79,6 +77,60 @@ class VideoStatusMessage(BaseModel):
     error: dict[str, Any] | None = None  # failed: Step Functions' {"Error": ..., "Cause": ...}
 
 
+class RetryCommand(BaseModel):
+    """Status queue, `video.retry`: an operator asks for a new attempt (`vidpipe retry`,
+    `vidpipe dlq redrive`). The poller, which owns the database, carries it out and answers with a
+    `RetryReply` on the replies queue, so operators need no database access."""
+
+    version: Literal[1] = 1
+    type: Literal["video.retry"] = "video.retry"
+    request_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    video_id: uuid.UUID
+    # The attempt a DLQ message reports as failed: a newer attempt means it was dealt with.
+    failed_attempt: int | None = Field(default=None, ge=1)
+    # From the DLQ a never-started (`uploaded`) video may be retried too, not only a failed one.
+    from_dlq: bool = False
+    sent_at: datetime = Field(default_factory=_now)
+
+
+class RetryReply(BaseModel):
+    """Replies queue, `video.retry.result`: what the poller did with a `RetryCommand`."""
+
+    version: Literal[1] = 1
+    type: Literal["video.retry.result"] = "video.retry.result"
+    request_id: uuid.UUID
+    video_id: uuid.UUID
+    outcome: str  # vidpipe.operations.RetryOutcome
+    status: str | None = None
+    attempt: int | None = None
+    execution: str | None = None
+    queued: bool = False
+    detail: str
+
+
+class VideoProgressMessage(BaseModel):
+    """Status queue, `video.progress`: the transcode job's progress of one attempt, sent at most
+    every few seconds, fire-and-forget (no task token, nobody waits). The poller applies it to the
+    current attempt of a processing video, never backwards, and deletes it."""
+
+    version: Literal[1] = 1
+    type: Literal["video.progress"] = "video.progress"
+    video_id: uuid.UUID
+    attempt: int = Field(ge=1)
+    progress: int = Field(ge=0, le=100)
+    sent_at: datetime = Field(default_factory=_now)
+
+
+StatusQueueBody = VideoStatusMessage | RetryCommand | VideoProgressMessage
+StatusQueueMessage = Annotated[StatusQueueBody, Field(discriminator="type")]
+_status_queue_adapter: TypeAdapter[StatusQueueBody] = TypeAdapter(StatusQueueMessage)
+
+
+def parse_status_queue_body(body: str) -> StatusQueueBody:
+    """A status-queue body, by its `type`; raises pydantic.ValidationError for anything else."""
+    return _status_queue_adapter.validate_json(body)
+
+
 class StepFunctionsError(BaseModel):
     """Step Functions' error output, as the states pass it on."""
 
@@ -90,7 +142,7 @@ class DlqEnvelope(BaseModel):
     """DLQ, `video.failed`: the original jobs message and why its run failed. Sent by the state
     machine's SendToDlq state and by the sweeper when a video's runs keep dying."""
 
-    version: Literal[1] = SCHEMA_VERSION
+    version: Literal[1] = 1
     type: Literal["video.failed"] = "video.failed"
     execution: str | None = None
     message: dict[str, Any]

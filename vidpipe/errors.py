@@ -23,3 +23,11 @@ class NotFound(VidpipeError):
 
 class Unavailable(VidpipeError):
     """A dependency (database, S3, SQS) did not answer; the client may retry."""
+
+
+class TooManyRequests(VidpipeError):
+    """The caller must wait `retry_after` seconds (login throttling)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -69,7 +69,8 @@ def timeline(events: list[dict]) -> list[dict[str, Any]]:
         row_state = state
         if kind.endswith("StateEntered"):
             state = row_state = details.get("name")
-            entered[state] = when
+            if state is not None:
+                entered[state] = when
         elif kind.endswith("StateExited"):
             row_state = details.get("name", state)
             if row_state in entered:
@@ -104,10 +105,43 @@ def timeline(events: list[dict]) -> list[dict[str, Any]]:
     return rows
 
 
+def video_events(video_id: str, attempt: int, settings: Settings) -> list[dict]:
+    """The events of the execution `<video_id>-<attempt>`; NoHistory when it does not exist."""
+    return fetch_events(executions.execution_arn(execution_name(video_id, attempt), settings))
+
+
 def video_timeline(video_id: str, attempt: int, settings: Settings) -> list[dict[str, Any]]:
     """The timeline of the execution `<video_id>-<attempt>`; NoHistory when it does not exist."""
-    return timeline(
-        fetch_events(executions.execution_arn(execution_name(video_id, attempt), settings))
+    return timeline(video_events(video_id, attempt, settings))
+
+
+def job_result(events: list[dict]) -> dict[str, Any] | None:
+    """The transcode job's result (its SendTaskSuccess output, with the run's cost figures), from
+    the history itself: `vidpipe history` needs no database to show what a run cost."""
+    for event in reversed(events):
+        details = event.get("taskSucceededEventDetails") or {}
+        if event["type"] == "TaskSucceeded" and details.get("resourceType") == "ecs":
+            try:
+                result = json.loads(details.get("output") or "null")
+            except ValueError:
+                return None
+            return result if isinstance(result, dict) else None
+    return None
+
+
+def format_cost(result: dict[str, Any], cost_usd: float | None) -> str:
+    """One line: what the run used and its estimated price."""
+
+    def figure(key: str, unit: str, scale: float = 1.0) -> str:
+        value = result.get(key)
+        return "?" if value is None else f"{value / scale:.1f} {unit}"
+
+    price = "unknown" if cost_usd is None else f"${cost_usd:.6f}"
+    return (
+        f"cost: {figure('wall_seconds', 's')} wall, {figure('cpu_seconds', 's')} CPU, "
+        f"peak {figure('peak_memory_mb', 'MB')}, in {figure('input_bytes', 'MB', 1e6)}, "
+        f"out {figure('output_bytes', 'MB', 1e6)}, task {result.get('task_vcpu', '?')} vCPU / "
+        f"{result.get('task_memory_gb', '?')} GB: estimated {price} (Fargate prices in settings)"
     )
 
 
@@ -155,3 +189,51 @@ def format_timeline(rows: list[dict[str, Any]], *, everything: bool = False) -> 
 
 def rows_as_json(rows: list[dict[str, Any]]) -> str:
     return json.dumps(rows, indent=2)
+
+
+def state_path(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the run did, state by state, from its timeline rows (for drawing it on the graph).
+
+    `visited`: the states in the order they were entered; `transitions`: the [from, to] pairs
+    taken, in order, without repeats; `states`: per state, how often it was entered, how many
+    errors it had and how it ended (`succeeded`, `failed` when its last outcome was an error that
+    a Catch or the execution's end took over, `running` while the execution is in it);
+    `failed_state`: the first state that ended failed (where the run went wrong), or the Fail state
+    reached without an error before it, or None."""
+    visited: list[str] = []
+    transitions: list[list[str]] = []
+    states: dict[str, dict[str, Any]] = {}
+    ended: str | None = None
+    for row in rows:
+        name, event = row["state"], row["event"]
+        if event.startswith("Execution") and event != "ExecutionStarted":
+            ended = event
+        if name is None:
+            continue
+        info = states.setdefault(name, {"entered": 0, "errors": 0, "status": "running"})
+        if event.endswith("StateEntered"):
+            if visited and visited[-1] != name and [visited[-1], name] not in transitions:
+                transitions.append([visited[-1], name])
+            visited.append(name)
+            info["entered"] += 1
+            info["status"] = "failed" if event == "FailStateEntered" else "running"
+        elif event in ("TaskScheduled", "TaskStarted", "TaskSubmitted"):
+            info["status"] = "running"  # a Retry starts the task again
+        elif row["error"] and not event.endswith("StateExited"):
+            info["errors"] += 1
+            info["status"] = "failed"
+        elif event.endswith("StateExited") and info["status"] == "running":
+            info["status"] = "succeeded"
+    if ended is not None:
+        # A state still running when the execution ended: the end state of a succeeded run, or
+        # where a failed, timed-out or aborted run stopped.
+        for info in states.values():
+            if info["status"] == "running":
+                info["status"] = "succeeded" if ended == "ExecutionSucceeded" else "failed"
+    failed = [name for name in visited if states[name]["status"] == "failed"]
+    return {
+        "visited": visited,
+        "transitions": transitions,
+        "states": states,
+        "failed_state": failed[0] if failed else None,
+    }

@@ -15,8 +15,14 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from vidpipe import videos
+from vidpipe.contracts import RetryCommand, RetryReply
 from vidpipe.db.models import Video, VideoStatus
 from vidpipe.settings import Settings
+
+# Only a failed video is retried on an operator's word; a DLQ message also stands for a video whose
+# jobs message never started (still `uploaded`).
+RETRYABLE = (VideoStatus.failed,)
+DLQ_RETRYABLE = (VideoStatus.failed, VideoStatus.uploaded)
 
 
 class RetryOutcome(enum.StrEnum):
@@ -58,7 +64,7 @@ def retry(
     video_id: uuid.UUID,
     *,
     failed_attempt: int | None = None,
-    retryable: Collection[VideoStatus] = (VideoStatus.failed,),
+    retryable: Collection[VideoStatus] = RETRYABLE,
 ) -> RetryResult:
     """Start the next attempt of a video whose status is in `retryable`. `failed_attempt` is the
     attempt a failure report (a DLQ message) names: a newer attempt means it was dealt with."""
@@ -82,5 +88,23 @@ def retry(
     )
 
 
-# A DLQ message also stands for a video whose jobs message never started (still `uploaded`).
-DLQ_RETRYABLE = (VideoStatus.failed, VideoStatus.uploaded)
+def carry_out(session: Session, settings: Settings, command: RetryCommand) -> RetryReply:
+    """An operator's retry command, decided by `retry`, with its answer (the poller sends it on
+    the replies queue; the console's API uses it directly, owning the database)."""
+    result = retry(
+        session,
+        settings,
+        command.video_id,
+        failed_attempt=command.failed_attempt,
+        retryable=DLQ_RETRYABLE if command.from_dlq else RETRYABLE,
+    )
+    return RetryReply(
+        request_id=command.request_id,
+        video_id=command.video_id,
+        outcome=result.outcome,
+        status=result.status,
+        attempt=result.attempt,
+        execution=result.execution,
+        queued=result.queued,
+        detail=result.describe(),
+    )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 
 import jwt
 from pwdlib import PasswordHash
@@ -40,7 +43,7 @@ def create_access_token(user_id: uuid.UUID, settings: Settings) -> str:
         "iat": now,
         "exp": now + timedelta(seconds=settings.jwt_ttl_seconds),
     }
-    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=ALGORITHM)
+    return jwt.encode(claims, settings.jwt_key(), algorithm=ALGORITHM)
 
 
 class InvalidToken(Exception):
@@ -52,7 +55,7 @@ def user_id_from_token(token: str, settings: Settings) -> uuid.UUID:
     try:
         claims = jwt.decode(
             token,
-            settings.jwt_secret.get_secret_value(),
+            settings.jwt_key(),
             algorithms=[ALGORITHM],
             options={"require": ["exp", "sub"]},
         )
@@ -61,3 +64,25 @@ def user_id_from_token(token: str, settings: Settings) -> uuid.UUID:
         raise InvalidToken("token expired") from exc
     except (jwt.InvalidTokenError, ValueError) as exc:
         raise InvalidToken("invalid token") from exc
+
+
+# --- password policy ----------------------------------------------------------------------
+
+# The 20,000 most common passwords (Royce Williams' list, as shipped by Django 5.2.8 in
+# django/contrib/auth/common-passwords.txt.gz, BSD-3-Clause): bundled, never fetched at run time.
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common-passwords.txt.gz")
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    with gzip.open(COMMON_PASSWORDS_FILE, "rt", encoding="utf-8") as lines:
+        return frozenset(line.strip().lower() for line in lines if line.strip())
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused (None when it is acceptable); length is checked by the API."""
+    if not password.strip():
+        return "password must not be only spaces"
+    if password.strip().lower() in common_passwords():
+        return "password is one of the most common passwords; choose another"
+    return None

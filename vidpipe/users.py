@@ -8,9 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from vidpipe import login_throttle
 from vidpipe.db.models import User
-from vidpipe.errors import BadRequest
-from vidpipe.security import hash_password, verify_password
+from vidpipe.errors import BadRequest, Unauthorized
+from vidpipe.security import hash_password, password_problem, verify_password
+
+DUPLICATE_EMAIL = "an account with this email already exists"
 
 
 def normalise_email(email: str) -> str:
@@ -30,16 +33,30 @@ def sign_up(
     password: str,
     city: str,
     country: str,
+    address: str | None = None,
 ) -> User:
+    """Create an account. The contract answers a taken email with 400, so sign-up necessarily
+    tells whether an email is registered; it tells no more than that: the password is hashed
+    first either way (a taken email answers no faster), and each taken-email answer counts
+    against the client address's sign-in throttle, so emails cannot be enumerated in bulk."""
+    problem = password_problem(password)
+    if problem is not None:
+        raise BadRequest(f"password1: {problem}")
+    keys = [(login_throttle.address_key(address), login_throttle.ADDRESS)] if address else []
+    if keys:
+        login_throttle.check(session, keys)
     email = normalise_email(email)
+    password_hash = hash_password(password)
     # The unique constraint is the real guard; this check only gives the common case a clear path.
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise BadRequest("an account with this email already exists")
+        if keys:
+            login_throttle.count(session, keys)
+        raise BadRequest(DUPLICATE_EMAIL)
     user = User(
         first_name=first_name,
         last_name=last_name,
         email=email,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         city=city,
         city_key=city_key(city),
         country=country,
@@ -49,14 +66,15 @@ def sign_up(
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        raise BadRequest("an account with this email already exists") from exc
+        raise BadRequest(DUPLICATE_EMAIL) from exc
     return user
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    session.commit()  # ends the read: the connection goes back to the pool during the hash
     valid, upgraded = verify_password(password, user.password_hash if user else None)
-    if not valid:
+    if not valid or user is None:
         return None
     if upgraded is not None:
         user.password_hash = upgraded
@@ -64,5 +82,27 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
+def sign_in(session: Session, email: str, password: str, address: str) -> User:
+    """Check the credentials under the per-account and per-address throttle."""
+    account = login_throttle.account_key(normalise_email(email))
+    by_address = (login_throttle.address_key(address), login_throttle.ADDRESS)
+    login_throttle.attempt(session, [(account, login_throttle.ACCOUNT), by_address])
+    user = authenticate(session, email, password)
+    if user is None:
+        raise Unauthorized("wrong email or password")
+    login_throttle.succeeded(session, account, [by_address])
+    return user
+
+
 def get_user(session: Session, user_id: uuid.UUID) -> User | None:
     return session.get(User, user_id)
+
+
+def set_operator(session: Session, email: str, is_operator: bool) -> User | None:
+    """Grant or revoke the operator role (the console); None when no account has that email."""
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        return None
+    user.is_operator = is_operator
+    session.commit()
+    return user

@@ -11,17 +11,18 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
-from vidpipe import aws, executions, storage
-from vidpipe.contracts import VideoJobMessage, output_prefix_for
+from vidpipe import aws, executions, runs, storage
+from vidpipe.contracts import VideoJobMessage, output_prefix_for, upload_key_for
 from vidpipe.db.models import User, Video, VideoStatus, utcnow
 from vidpipe.errors import BadRequest, Forbidden, NotFound, Unavailable
-from vidpipe.settings import Settings, get_settings
+from vidpipe.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ def start_new_attempt(session: Session, video: Video, settings: Settings) -> boo
     video.status = VideoStatus.uploaded
     video.error = None
     video.enqueued_at = None
+    video.progress = None
     session.commit()
     return publish(session, video, settings)
 
@@ -104,7 +106,25 @@ def mark_processing(session: Session, video_id: uuid.UUID, attempt: int) -> bool
         video.status = VideoStatus.processing
         video.processing_at = utcnow()
         video.error = None
+        video.progress = None
     return True
+
+
+def mark_progress(session: Session, video_id: uuid.UUID, attempt: int, progress: int) -> bool:
+    """The job's progress of the current attempt of a processing video, never backwards (progress
+    messages may arrive late or out of order). One conditional UPDATE: no row lock needed."""
+    changed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(Video)
+        .where(
+            Video.id == video_id,
+            Video.attempt == attempt,
+            Video.status == VideoStatus.processing,
+            or_(Video.progress.is_(None), Video.progress < progress),
+        )
+        .values(progress=progress)
+        .execution_options(synchronize_session=False)
+    )
+    return changed.rowcount == 1
 
 
 def mark_processed(
@@ -112,16 +132,16 @@ def mark_processed(
     video_id: uuid.UUID,
     attempt: int,
     result: dict[str, Any],
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> bool:
-    """Record the job's output; the video becomes public. Idempotent.
+    """Record the job's output and the run (its cost); the video becomes public. Idempotent.
 
     Output that lands after its video was deleted is removed: `delete_own` removed the files that
     existed then, the job wrote after. (A stale attempt's output is left alone: it shares the
-    prefix with the current attempt's.) `settings` defaults to this process's."""
+    prefix with the current attempt's.)"""
     video = _current(session, video_id, attempt)
     if video is None and session.get(Video, video_id) is None:
-        storage.delete_objects([], [output_prefix_for(video_id)], settings or get_settings())
+        storage.delete_objects([], [output_prefix_for(video_id)], settings)
         return False
     if video is None or video.status == VideoStatus.processed:
         return False
@@ -132,19 +152,24 @@ def mark_processed(
     video.ffmpeg_wall_seconds = result.get("ffmpeg_wall_seconds")
     video.processed_at = utcnow()
     video.error = None
+    video.progress = 100
+    runs.record(session, video, VideoStatus.processed, settings, result)
     session.execute(
         update(User).where(User.id == video.owner_id).values(public_videos=User.public_videos + 1)
     )
     return True
 
 
-def mark_failed(session: Session, video_id: uuid.UUID, attempt: int, reason: str) -> bool:
+def mark_failed(
+    session: Session, video_id: uuid.UUID, attempt: int, reason: str, settings: Settings
+) -> bool:
     """Record a failed run with a reason the player can read. A processed video stays processed."""
     video = _current(session, video_id, attempt)
     if video is None or video.status == VideoStatus.processed:
         return False
     video.status = VideoStatus.failed
     video.error = reason
+    runs.record(session, video, VideoStatus.failed, settings)
     return True
 
 
@@ -165,6 +190,40 @@ def create_video(
     session.add(video)
     session.commit()
     return video
+
+
+def upload(
+    sessions: sessionmaker[Session],
+    *,
+    owner: User,
+    title: str,
+    fileobj: BinaryIO,
+    size: int,
+    settings: Settings,
+) -> tuple[Video, bool]:
+    """Store a validated upload, record it and queue it: (video, whether SQS accepted it).
+
+    Order: S3 first with no database connection held (a slow S3 must not starve the pool), then
+    one short transaction for the row, then the job message. A row that cannot be written leaves
+    no orphan object behind; a refused message is re-sent later by `resend_unqueued`.
+    """
+    video_id = uuid.uuid4()
+    key = upload_key_for(video_id)
+    try:
+        storage.upload_stream(fileobj, key, settings)
+    except (BotoCoreError, ClientError) as exc:
+        raise Unavailable("storage is unavailable, try again later") from exc
+    with sessions() as session:
+        try:
+            video = create_video(
+                session, video_id=video_id, owner=owner, title=title, key=key, size=size
+            )
+        except SQLAlchemyError as exc:
+            storage.delete_objects([key], [], settings)
+            raise Unavailable("database unavailable, try again later") from exc
+        # The commit above released the connection; publish takes one again only after SQS.
+        queued = publish(session, video, settings)
+    return video, queued
 
 
 def list_own(session: Session, owner: User) -> list[Video]:
@@ -189,11 +248,15 @@ def get_own(session: Session, owner: User, video_id: uuid.UUID | None) -> Video:
 
 def delete_own(
     session: Session, owner: User, video_id: uuid.UUID | None, settings: Settings
-) -> None:
-    """Delete a video that is not public: stop its run, remove its files, then its row."""
+) -> uuid.UUID:
+    """Delete a video that is not public: stop its run, remove its files, then its row; return
+    its id."""
     video = get_own(session, owner, video_id)
+    deleted = video.id
     if video.status == VideoStatus.processed:
         raise BadRequest("a processed video is public for voting and cannot be deleted")
+    # End the read transaction: no pooled connection is held while the orchestrator and S3 answer.
+    session.commit()
     if video.status in (VideoStatus.uploaded, VideoStatus.processing):
         executions.stop(video.execution_name, settings, cause="video deleted by its owner")
     try:
@@ -202,3 +265,4 @@ def delete_own(
         raise Unavailable("storage is unavailable, try again later") from exc
     session.delete(video)
     session.commit()
+    return deleted

@@ -43,19 +43,36 @@ def vote(session: Session, voter: User, video_id: uuid.UUID | None) -> None:
     session.commit()
 
 
-def public_videos(
-    session: Session, *, city: str | None, page: int, page_size: int
-) -> list[tuple[Video, User]]:
+def _public_query(columns, city: str | None, page: int, page_size: int):
     query = (
-        select(Video, User)
+        select(*columns)
         .join(User, Video.owner_id == User.id)
         .where(Video.status == VideoStatus.processed)
     )
     if city:
         query = query.where(User.city_key == city_key(city))
     query = query.order_by(Video.votes.desc(), Video.processed_at, Video.id)
-    rows = session.execute(query.offset((page - 1) * page_size).limit(page_size))
-    return [(video, user) for video, user in rows]
+    return query.offset((page - 1) * page_size).limit(page_size)
+
+
+def public_video_rows(session: Session, *, city: str | None, page: int, page_size: int):
+    """The public list as plain rows (id, title, processed_key, poster_key, votes, first/last
+    name, city).
+
+    Processed videos, most voted first, without building ORM objects (most of the cost of a
+    20-row page when only six columns are rendered).
+    """
+    columns = (
+        Video.id,
+        Video.title,
+        Video.processed_key,
+        Video.poster_key,
+        Video.votes,
+        User.first_name,
+        User.last_name,
+        User.city,
+    )
+    return session.execute(_public_query(columns, city, page, page_size)).all()
 
 
 def voted_video_ids(session: Session, voter: User, video_ids: list[uuid.UUID]) -> set[uuid.UUID]:
@@ -68,12 +85,31 @@ def voted_video_ids(session: Session, voter: User, video_ids: list[uuid.UUID]) -
     )
 
 
-def rankings(session: Session, *, city: str | None, page: int, page_size: int) -> list[User]:
-    """Players with a public video, by total votes; ties: earlier first vote, then name."""
-    query = select(User).where(User.public_videos > 0)
+def _rankings_query(columns, city: str | None, page: int, page_size: int):
+    query = select(*columns).where(User.public_videos > 0)
     if city:
         query = query.where(User.city_key == city_key(city))
     query = query.order_by(
         User.votes_received.desc(), User.first_vote_at, User.first_name, User.last_name, User.id
     )
-    return list(session.scalars(query.offset((page - 1) * page_size).limit(page_size)))
+    return query.offset((page - 1) * page_size).limit(page_size)
+
+
+def rankings(session: Session, *, city: str | None, page: int, page_size: int) -> list[User]:
+    """Players with a public video, by total votes; ties: earlier first vote, then name."""
+    return list(session.scalars(_rankings_query((User,), city, page, page_size)))
+
+
+def ranking_rows(session: Session, *, city: str | None, page: int, page_size: int):
+    """`rankings` as plain rows (first_name, last_name, city, votes_received): same statement
+    shape and index, no ORM objects."""
+    columns = (User.first_name, User.last_name, User.city, User.votes_received)
+    return session.execute(_rankings_query(columns, city, page, page_size)).all()
+
+
+def public_video(session: Session, video_id: uuid.UUID | None) -> tuple[Video, User]:
+    """A public (processed) video and its owner; NotFound otherwise, as for a vote."""
+    video = session.get(Video, video_id) if video_id is not None else None
+    if video is None or video.status != VideoStatus.processed:
+        raise NotFound("no such public video")
+    return video, video.owner

@@ -3,35 +3,32 @@
 from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
 
-from api.deps import CurrentUser, SessionDep, SettingsDep, parse_video_id
+from api.deps import CurrentUser, SettingsDep, parse_video_id
+from api.schemas import TimelineRow, error_responses
 from vidpipe import history, videos
 from vidpipe.errors import Unavailable
 
 router = APIRouter(prefix="/api/videos", tags=["videos"])
 
 
-class TimelineRow(BaseModel):
-    id: int
-    time: str
-    elapsed_seconds: float
-    state: str | None
-    event: str
-    duration_seconds: float | None
-    error: str | None
-    cause: str | None
+def _own_video(request: Request, user, video_id):
+    # A short session: the connection is back in the pool before the orchestrator is asked.
+    with request.app.state.sessionmaker() as session:
+        return videos.get_own(session, user, parse_video_id(video_id))
 
 
-@router.get("/{video_id}/history", response_model=list[TimelineRow])
-async def video_history(
-    video_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep
-):
+@router.get(
+    "/{video_id}/history",
+    response_model=list[TimelineRow],
+    responses=error_responses(401, 403, 404, 503),
+)
+async def video_history(video_id: str, request: Request, user: CurrentUser, settings: SettingsDep):
     """The current attempt's execution history as timeline rows (empty while the run has not
     started). 401/403/404 as the other video routes; 503 when the orchestrator does not answer."""
-    video = await run_in_threadpool(videos.get_own, session, user, parse_video_id(video_id))
+    video = await run_in_threadpool(_own_video, request, user, video_id)
     try:
         return await run_in_threadpool(
             history.video_timeline, str(video.id), video.attempt, settings

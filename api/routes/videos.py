@@ -1,18 +1,14 @@
-import uuid
+from functools import partial
 
-from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import CurrentUser, SessionDep, SettingsDep, parse_video_id
-from api.schemas import DeleteOut, UploadOut, VideoDetail, VideoSummary
+from api.schemas import DeleteOut, UploadOut, VideoDetail, VideoSummary, error_responses
 from api.uploads import read_upload_form
 from vidpipe import storage, videos
-from vidpipe.contracts import upload_key_for
 from vidpipe.db.models import Video, VideoStatus
-from vidpipe.errors import Unavailable
 
 router = APIRouter(prefix="/api/videos", tags=["videos"])
 
@@ -21,6 +17,7 @@ router = APIRouter(prefix="/api/videos", tags=["videos"])
     "/upload",
     status_code=status.HTTP_201_CREATED,
     response_model=UploadOut,
+    responses=error_responses(400, 401, 403, 503),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -39,33 +36,24 @@ router = APIRouter(prefix="/api/videos", tags=["videos"])
         }
     },
 )
-async def upload(
-    request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep
-) -> UploadOut:
+async def upload(request: Request, user: CurrentUser, settings: SettingsDep) -> UploadOut:
+    """The body is read with no database connection held (authentication has released its own);
+    the service then stores, records and queues the video."""
     form = await read_upload_form(request, settings.max_upload_bytes)
-    video_id = uuid.uuid4()
-    key = upload_key_for(video_id)
     try:
-        await run_in_threadpool(storage.upload_stream, form.file.file, key, settings)
-    except (BotoCoreError, ClientError) as exc:
-        raise Unavailable("storage is unavailable, try again later") from exc
+        video, queued = await run_in_threadpool(
+            partial(
+                videos.upload,
+                request.app.state.sessionmaker,
+                owner=user,
+                title=form.title,
+                fileobj=form.file.file,
+                size=form.size,
+                settings=settings,
+            )
+        )
     finally:
         await form.file.close()
-    try:
-        video = await run_in_threadpool(
-            videos.create_video,
-            session,
-            video_id=video_id,
-            owner=user,
-            title=form.title,
-            key=key,
-            size=form.size,
-        )
-    except SQLAlchemyError as exc:
-        # Leave no orphan object behind when the row could not be written.
-        await run_in_threadpool(storage.delete_objects, [key], [], settings)
-        raise Unavailable("database unavailable, try again later") from exc
-    queued = await run_in_threadpool(videos.publish, session, video, settings)
     message = "video uploaded and queued for processing"
     if not queued:
         message = "video uploaded; it will be queued for processing shortly"
@@ -84,13 +72,21 @@ def _summary(video: Video, settings) -> VideoSummary:
     )
 
 
-@router.get("", response_model=list[VideoSummary], response_model_exclude_none=True)
+@router.get(
+    "",
+    response_model=list[VideoSummary],
+    response_model_exclude_none=True,
+    responses=error_responses(401, 503),
+)
 def list_videos(user: CurrentUser, session: SessionDep, settings: SettingsDep):
     return [_summary(video, settings) for video in videos.list_own(session, user)]
 
 
 # `error` is present only on failed videos, so the body is rendered here rather than by FastAPI.
-@router.get("/{video_id}", responses={200: {"model": VideoDetail}})
+@router.get(
+    "/{video_id}",
+    responses={200: {"model": VideoDetail}, **error_responses(401, 403, 404, 503)},
+)
 def get_video(video_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep):
     video = videos.get_own(session, user, parse_video_id(video_id))
     processed = video.status == VideoStatus.processed
@@ -105,13 +101,16 @@ def get_video(video_id: str, user: CurrentUser, session: SessionDep, settings: S
         votes=video.votes,
         task_id=video.execution_name,
         error=video.error if video.status == VideoStatus.failed else None,
+        poster_url=storage.presigned_get(video.poster_key, settings) if processed else None,
+        progress=video.progress,
     )
     exclude = {"error"} if detail.error is None else set()
     return JSONResponse(detail.model_dump(mode="json", exclude=exclude))
 
 
-@router.delete("/{video_id}", response_model=DeleteOut)
+@router.delete(
+    "/{video_id}", response_model=DeleteOut, responses=error_responses(400, 401, 403, 404, 503)
+)
 def delete_video(video_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep):
-    parsed = parse_video_id(video_id)
-    videos.delete_own(session, user, parsed, settings)
-    return DeleteOut(message="video deleted", video_id=parsed)
+    deleted = videos.delete_own(session, user, parse_video_id(video_id), settings)
+    return DeleteOut(message="video deleted", video_id=deleted)

@@ -155,9 +155,12 @@ def run_job(
     0 once the outcome is reported (success or failure), 1 if reporting failed, 2 if the task
     was started without its parameters (nothing to report to)."""
     from . import storage
+    from .progress import ProgressSender
     from .report import Heartbeat, Reporter, ReportError, TaskAbandoned
+    from .usage import Usage, task_size
 
     s = settings
+    usage = Usage()
     try:
         s.require_job_params()
     except ValueError as exc:
@@ -177,23 +180,42 @@ def run_job(
         log.exception("cannot create the Step Functions client")
         return 1
     cancellation = Cancellation()
+    progress = None
+    if s.status_queue_url:
+        progress = ProgressSender(
+            s.status_queue_url, s.video_id, s.attempt, s.progress_interval_seconds
+        )
+
+    def report_progress(percent: int) -> None:
+        if progress is not None:
+            progress.update(percent)
+        if on_progress is not None:
+            on_progress(percent)
+
     try:
         with stop_on_signals(cancellation):
             try:
                 with (
                     Heartbeat(reporter, s.heartbeat_seconds, cancellation),
+                    progress or contextlib.nullcontext(),
                     tempfile.TemporaryDirectory(prefix="transcode-", dir=s.work_dir) as tmp,
                 ):
                     work = Path(tmp)
                     src, out, poster = work / "input", work / "clip.mp4", work / "poster.jpg"
-                    storage.download(s.bucket, s.input_key, src)
+                    usage.input_bytes = storage.download(s.bucket, s.input_key, src)
                     cancellation.check()
                     r = process_file(
-                        src, out, poster, s, on_progress=on_progress, cancellation=cancellation
+                        src,
+                        out,
+                        poster,
+                        s,
+                        on_progress=report_progress,
+                        cancellation=cancellation,
                     )
                     cancellation.check()
                     storage.upload(out, s.bucket, s.output_key, "video/mp4")
                     storage.upload(poster, s.bucket, s.poster_key, "image/jpeg")
+                    usage.output_bytes = out.stat().st_size + poster.stat().st_size
                 # Checked once more after the heartbeat stopped: never report success for work
                 # that was interrupted (moto reuses the token across retries).
                 cancellation.check()
@@ -217,6 +239,8 @@ def run_job(
                 "size_bytes": r.size_bytes,
                 "ffmpeg_wall_seconds": r.ffmpeg_wall_seconds,
                 "ffmpeg_cpu_seconds": r.ffmpeg_cpu_seconds,
+                # The run's cost figures (docs/costs.md).
+                **usage.figures(*task_size(s.task_vcpu, s.task_memory_gb)),
             }
             reporter.success(result)
             return 0

@@ -24,6 +24,14 @@ class TranscodeSettings(BaseSettings):
     output_prefix: str | None = None
     task_token: str | None = None
     heartbeat_seconds: float = Field(10.0, gt=0)
+    # Progress messages (`video.progress`) go to the status queue at most this often; none
+    # without a queue URL (set by the state machine's container overrides).
+    status_queue_url: str | None = None
+    progress_interval_seconds: float = Field(5.0, gt=0)
+    # The task's size for the cost estimate when the ECS task metadata cannot tell (the local
+    # runner): the local task definition's 1 vCPU and 2 GB.
+    task_vcpu: float = Field(1.0, gt=0)
+    task_memory_gb: float = Field(2.0, gt=0)
 
     # Policy (platform defaults, see the spec's "Processing rules").
     max_clip_seconds: float = Field(30.0, gt=0)

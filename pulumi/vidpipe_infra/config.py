@@ -26,6 +26,35 @@ _FARGATE_MEMORY = {
 }
 
 _PLACEMENTS = ("private", "public")
+_LOG_LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
+
+# RDS PostgreSQL's default max_connections is LEAST({DBInstanceClassMemory/9531392}, 5000). Memory
+# (GiB) of the instance classes a vidpipe stack would use; the rest is not checked.
+DB_CLASS_MEMORY_GIB = {
+    **{f"db.{family}.micro": 1 for family in ("t3", "t4g")},
+    **{f"db.{family}.small": 2 for family in ("t3", "t4g")},
+    **{f"db.{family}.medium": 4 for family in ("t3", "t4g")},
+    **{f"db.{family}.large": 8 for family in ("t3", "t4g", "m5", "m6g", "m6i", "m7g", "m7i")},
+    **{f"db.{family}.xlarge": 16 for family in ("t3", "t4g", "m5", "m6g", "m6i", "m7g", "m7i")},
+    **{f"db.{family}.2xlarge": 32 for family in ("t3", "t4g", "m5", "m6g", "m6i", "m7g", "m7i")},
+    **{f"db.{family}.large": 16 for family in ("r5", "r6g", "r6i", "r7g")},
+    **{f"db.{family}.xlarge": 32 for family in ("r5", "r6g", "r6i", "r7g")},
+}
+# Share of that bound the tasks may use: DBInstanceClassMemory is the class memory minus what the
+# OS and RDS keep (up to a quarter on the 1 GiB classes), and room must stay for the superuser
+# reservation, RDS's own connections, migrations and an operator's psql.
+DB_CONNECTION_HEADROOM = 0.6
+
+
+def max_connections(instance_class: str) -> int | None:
+    """RDS PostgreSQL's default max_connections for the class, or None if the class is unknown.
+
+    Computed from the class's full memory, so it is an upper bound (see DB_CONNECTION_HEADROOM).
+    """
+    gib = DB_CLASS_MEMORY_GIB.get(instance_class)
+    return None if gib is None else min(gib * 1024**3 // 9531392, 5000)
+
+
 # CloudWatch Logs rejects any other retention.
 _LOG_RETENTION_DAYS = (
     1,
@@ -64,8 +93,11 @@ class StackConfig:
     task_subnets: str = "private"
     # Where RDS lives. It is never publicly accessible either way.
     database_subnets: str = "private"
-    # ACM certificate for the HTTPS listener; empty serves plain HTTP on port 80 only.
+    # ACM certificate for the HTTPS listener (port 80 then redirects to it). Required unless
+    # allow_http says explicitly that plain HTTP on port 80 is wanted (passwords and tokens
+    # would cross the internet in clear).
     certificate_arn: str = ""
+    allow_http: bool = False
 
     # API service
     api_cpu: int = 256
@@ -88,8 +120,12 @@ class StackConfig:
     db_max_allocated_storage: int = 100
     db_multi_az: bool = False
     db_backup_retention_days: int = 7
-    db_deletion_protection: bool = False
+    db_deletion_protection: bool = True
     db_skip_final_snapshot: bool = False
+    # PostgreSQL connections per API/poller process (VIDPIPE_DB_POOL_SIZE / _MAX_OVERFLOW):
+    # every task at its maximum count must fit the instance's max_connections.
+    db_pool_size: int = 5
+    db_max_overflow: int = 5
 
     # Queues
     jobs_max_receive_count: int = 5
@@ -98,9 +134,22 @@ class StackConfig:
 
     # Observability
     log_retention_days: int = 30
+    # Step Functions logging: ERROR without execution data keeps task tokens and payloads out of
+    # CloudWatch; ALL with execution data shows every state's input and output (debugging).
+    state_machine_log_level: str = "ERROR"
+    state_machine_log_execution_data: bool = False
     jobs_oldest_message_alarm_seconds: int = 900
     api_5xx_alarm_threshold: int = 5
     alarm_email: str = ""
+
+    # Completion events: an HTTPS endpoint that receives every `Video Processed` / `Video Failed`
+    # event (EventBridge API destination); empty: events stay on the bus. The request carries
+    # the header below with a generated token (stack output `webhookToken`).
+    webhook_url: str = ""
+    webhook_auth_header: str = "X-Vidpipe-Webhook-Token"
+    # The API's public origin in the events' links (your DNS name for the ALB, e.g.
+    # https://videos.example.com); empty: the ALB's own URL.
+    api_base_url: str = ""
 
     # Teardown convenience: allow `pulumi destroy` to delete non-empty buckets / repositories.
     bucket_force_destroy: bool = False
@@ -120,6 +169,38 @@ class StackConfig:
             raise ValueError(f"logRetentionDays must be one of {_LOG_RETENTION_DAYS}")
         if self.jobs_max_receive_count < 1:
             raise ValueError("jobsMaxReceiveCount must be >= 1")
+        if not self.certificate_arn and not self.allow_http:
+            raise ValueError(
+                "certificateArn is not set: the API would serve passwords and tokens over plain "
+                "HTTP. Set vidpipe:certificateArn to an ACM certificate of this region, or set "
+                "vidpipe:allowHttp true to accept HTTP explicitly."
+            )
+        if self.state_machine_log_level not in _LOG_LEVELS:
+            raise ValueError(f"stateMachineLogLevel must be one of {_LOG_LEVELS}")
+        if self.webhook_url and not self.webhook_url.startswith("https://"):
+            raise ValueError("webhookUrl must be an https:// URL (EventBridge API destinations)")
+        if self.api_base_url and (
+            not self.api_base_url.startswith(("https://", "http://"))
+            or any(c in self.api_base_url for c in "{}'\\")
+        ):
+            raise ValueError(
+                "apiBaseUrl must be a plain http(s) URL such as https://videos.example.com"
+            )
+        if self.db_pool_size < 1 or self.db_max_overflow < 0:
+            raise ValueError("need dbPoolSize >= 1 and dbMaxOverflow >= 0")
+        limit = max_connections(self.db_instance_class)
+        if limit is not None and self.peak_db_connections > limit * DB_CONNECTION_HEADROOM:
+            raise ValueError(
+                f"(apiMaxCount + pollerCount) x (dbPoolSize + dbMaxOverflow) = "
+                f"{self.peak_db_connections} connections do not fit {self.db_instance_class} "
+                f"(max_connections {limit}, {DB_CONNECTION_HEADROOM:.0%} usable): lower them or "
+                "choose a larger dbInstanceClass"
+            )
+
+    @property
+    def peak_db_connections(self) -> int:
+        """Connections when every API and poller task runs with its pool full."""
+        return (self.api_max_count + self.poller_count) * (self.db_pool_size + self.db_max_overflow)
 
     @property
     def tasks_public(self) -> bool:

@@ -1,6 +1,8 @@
-"""RDS PostgreSQL: private, encrypted, reachable only from the API and the poller security groups."""
+"""RDS PostgreSQL: private, encrypted, reachable only from the API and the poller."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pulumi_aws as aws
 
@@ -11,17 +13,22 @@ from .network import DB_PORT, Network
 
 DB_NAME = "vidpipe"
 DB_USER = "vidpipe"
+# Where Dockerfile.api puts the RDS CA bundle (AWS's global trust store).
+RDS_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem"
+
+
+@dataclass
+class DatabaseArgs:
+    """Inputs of `Database`."""
+
+    cfg: StackConfig
+    network: Network
+    password: pulumi.Input[str]
 
 
 class Database(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        cfg: StackConfig,
-        network: Network,
-        password: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
-    ):
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
+        cfg, network, password = args.cfg, args.network, args.password
         super().__init__("vidpipe:infra:Database", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -54,11 +61,12 @@ class Database(pulumi.ComponentResource):
             opts=child,
         )
         # No password in the URL: the application merges VIDPIPE_DATABASE_PASSWORD into it.
+        # verify-full: TLS, and the server's certificate must be RDS's for this host name.
         self.url = pulumi.Output.concat(
             f"postgresql+psycopg://{DB_USER}@",
             self.instance.address,
             ":",
             self.instance.port.apply(str),
-            f"/{DB_NAME}",
+            f"/{DB_NAME}?sslmode=verify-full&sslrootcert={RDS_CA_BUNDLE}",
         )
         self.register_outputs({"address": self.instance.address})

@@ -117,7 +117,13 @@ def api_task_policy(bucket_arn: str, jobs_queue_arn: str, state_machine_arn: str
     )
 
 
-def poller_task_policy(jobs_queue_arn: str, status_queue_arn: str, state_machine_arn: str) -> dict:
+def poller_task_policy(
+    jobs_queue_arn: str,
+    status_queue_arn: str,
+    dlq_arn: str,
+    replies_queue_arn: str,
+    state_machine_arn: str,
+) -> dict:
     consume = [
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
@@ -128,6 +134,10 @@ def poller_task_policy(jobs_queue_arn: str, status_queue_arn: str, state_machine
         # SendMessage: the poller's sweeper re-sends jobs SQS never accepted.
         _statement("JobsQueue", [*consume, "sqs:SendMessage"], [jobs_queue_arn]),
         _statement("StatusQueue", consume, [status_queue_arn]),
+        # The sweeper fails a video that keeps dying with a `video.failed` message in the DLQ.
+        _statement("DeadLetters", ["sqs:SendMessage"], [dlq_arn]),
+        # Answers to operators' commands (video.retry) read by `vidpipe retry` / `dlq redrive`.
+        _statement("Replies", ["sqs:SendMessage"], [replies_queue_arn]),
         # ListExecutions counts running executions for back-pressure.
         _statement(
             "StartExecutions",
@@ -146,14 +156,25 @@ def poller_task_policy(jobs_queue_arn: str, status_queue_arn: str, state_machine
     )
 
 
-def transcode_task_policy(bucket_arn: str, state_machine_arn: str) -> dict:
+def transcode_task_policy(bucket_arn: str, status_queue_arn: str, state_machine_arn: str) -> dict:
     return _policy(
         _statement("ReadUploads", ["s3:GetObject"], [f"{bucket_arn}/{UPLOADS_PREFIX}*"]),
+        # Without s3:ListBucket S3 answers 403, not 404, for a missing key: a video deleted
+        # mid-run would read as a refused download (Transcode.Failed, retried) instead of
+        # "the uploaded file was not found". Listing is limited to uploads/.
+        _statement(
+            "ListUploads",
+            ["s3:ListBucket"],
+            [bucket_arn],
+            Condition={"StringLike": {"s3:prefix": [f"{UPLOADS_PREFIX}*"]}},
+        ),
         _statement(
             "WriteProcessed",
             ["s3:PutObject", "s3:AbortMultipartUpload"],
             [f"{bucket_arn}/{PROCESSED_PREFIX}*"],
         ),
+        # Progress messages (`video.progress`, fire-and-forget) to the status queue the poller reads.
+        _statement("Progress", ["sqs:SendMessage"], [status_queue_arn]),
         _statement(
             "TaskToken",
             ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
@@ -181,11 +202,38 @@ def execution_role_policy(
     return _policy(*statements)
 
 
+def operators_policy(
+    state_machine_arn: str, status_queue_arn: str, replies_queue_arn: str, dlq_arn: str
+) -> dict:
+    """Exactly what the operator commands need against AWS, without the database:
+    `vidpipe history` reads executions; `vidpipe retry` and `vidpipe dlq redrive` send
+    `video.retry` commands on the status queue (the poller carries them out) and read its answers
+    on the replies queue; `dlq list|redrive` read and remove DLQ messages (a listed message is
+    released by setting its visibility back to 0)."""
+    consume = [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+    ]
+    return _policy(
+        _statement("FindRuns", ["states:ListExecutions"], [state_machine_arn]),
+        _statement(
+            "ReadRuns",
+            ["states:DescribeExecution", "states:GetExecutionHistory"],
+            [execution_arns(state_machine_arn)],
+        ),
+        _statement("SendCommands", ["sqs:SendMessage"], [status_queue_arn]),
+        _statement("ReadRepliesAndDeadLetters", consume, [replies_queue_arn, dlq_arn]),
+    )
+
+
 def state_machine_policy(
     task_definition_family_arn: str,
     cluster_arn: str,
     passable_role_arns: Sequence[str],
     queue_arns: Sequence[str],
+    event_bus_arn: str,
 ) -> dict:
     # Tasks of this cluster only: arn:...:cluster/NAME -> arn:...:task/NAME/*.
     cluster_tasks = cluster_arn.replace(":cluster/", ":task/", 1) + "/*"
@@ -207,6 +255,8 @@ def state_machine_policy(
             Condition={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
         ),
         _statement("SendStatus", ["sqs:SendMessage"], list(queue_arns)),
+        # Completion events (arn:aws:states:::events:putEvents) on the stack's bus only.
+        _statement("PutCompletionEvents", ["events:PutEvents"], [event_bus_arn]),
         _statement(
             "LogDelivery",
             [
@@ -242,6 +292,7 @@ class Roles(pulumi.ComponentResource):
 
     def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("vidpipe:infra:Roles", name, None, opts)
+        self._name = name
         child = pulumi.ResourceOptions(parent=self)
         partition = aws.get_partition_output().partition
         region = aws.get_region_output().region
@@ -298,6 +349,7 @@ class Roles(pulumi.ComponentResource):
         cluster_arn: pulumi.Input[str],
         status_queue_arn: pulumi.Input[str],
         dlq_arn: pulumi.Input[str],
+        event_bus_arn: pulumi.Input[str],
     ) -> aws.iam.RolePolicy:
         """The state machine's policy; it must exist before the state machine is created."""
         document = pulumi.Output.all(
@@ -305,8 +357,9 @@ class Roles(pulumi.ComponentResource):
             cluster_arn,
             pulumi.Output.all(self.transcode_task.arn, self.transcode_execution.arn),
             pulumi.Output.all(status_queue_arn, dlq_arn),
+            event_bus_arn,
         ).apply(lambda v: state_machine_policy(*v))
-        return self._attach("vidpipe-states-policy", self.state_machine, document)
+        return self._attach(f"{self._name}-states-policy", self.state_machine, document)
 
     def allow_tasks(
         self,
@@ -314,33 +367,45 @@ class Roles(pulumi.ComponentResource):
         bucket_arn: pulumi.Input[str],
         jobs_queue_arn: pulumi.Input[str],
         status_queue_arn: pulumi.Input[str],
+        dlq_arn: pulumi.Input[str],
+        replies_queue_arn: pulumi.Input[str],
         state_machine_arn: pulumi.Input[str],
         api_repository_arn: pulumi.Input[str],
         job_repository_arn: pulumi.Input[str],
         log_group_arns: dict[str, pulumi.Input[str]],
         db_password_secret_arn: pulumi.Input[str],
         jwt_secret_arn: pulumi.Input[str],
-    ) -> None:
-        """Task and execution role policies; they need the state machine's ARN."""
+    ) -> list[aws.iam.RolePolicy]:
+        """Task and execution role policies (returned, so the services can wait for them); they
+        need the state machine's ARN."""
         all_ = pulumi.Output.all
-        self._attach(
-            "vidpipe-api-task-policy",
-            self.api_task,
-            all_(bucket_arn, jobs_queue_arn, state_machine_arn).apply(
-                lambda v: api_task_policy(*v)
-            ),
+        attached = []
+        attached.append(
+            self._attach(
+                f"{self._name}-api-task-policy",
+                self.api_task,
+                all_(bucket_arn, jobs_queue_arn, state_machine_arn).apply(
+                    lambda v: api_task_policy(*v)
+                ),
+            )
         )
-        self._attach(
-            "vidpipe-poller-task-policy",
-            self.poller_task,
-            all_(jobs_queue_arn, status_queue_arn, state_machine_arn).apply(
-                lambda v: poller_task_policy(*v)
-            ),
+        attached.append(
+            self._attach(
+                f"{self._name}-poller-task-policy",
+                self.poller_task,
+                all_(
+                    jobs_queue_arn, status_queue_arn, dlq_arn, replies_queue_arn, state_machine_arn
+                ).apply(lambda v: poller_task_policy(*v)),
+            )
         )
-        self._attach(
-            "vidpipe-transcode-task-policy",
-            self.transcode_task,
-            all_(bucket_arn, state_machine_arn).apply(lambda v: transcode_task_policy(*v)),
+        attached.append(
+            self._attach(
+                f"{self._name}-transcode-task-policy",
+                self.transcode_task,
+                all_(bucket_arn, status_queue_arn, state_machine_arn).apply(
+                    lambda v: transcode_task_policy(*v)
+                ),
+            )
         )
         # Each execution role reads only the secrets its container receives.
         for service, role, repository, secret_arns in (
@@ -356,4 +421,24 @@ class Roles(pulumi.ComponentResource):
             document = all_(repository, log_group_arns[service], all_(*secret_arns)).apply(
                 lambda v: execution_role_policy(*v)
             )
-            self._attach(f"vidpipe-{service}-exec-policy", role, document)
+            attached.append(self._attach(f"{self._name}-{service}-exec-policy", role, document))
+        return attached
+
+    def operators(
+        self,
+        *,
+        state_machine_arn: pulumi.Input[str],
+        status_queue_arn: pulumi.Input[str],
+        replies_queue_arn: pulumi.Input[str],
+        dlq_arn: pulumi.Input[str],
+    ) -> aws.iam.Policy:
+        """The managed policy operators attach to themselves (output `operatorsPolicyArn`)."""
+        document = pulumi.Output.all(
+            state_machine_arn, status_queue_arn, replies_queue_arn, dlq_arn
+        ).apply(lambda v: json.dumps(operators_policy(*v), sort_keys=True))
+        return aws.iam.Policy(
+            f"{self._name}-operators",
+            description="vidpipe operators: history, retry, dlq list/redrive (no database)",
+            policy=document,
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -12,6 +12,7 @@ import fnmatch
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi_aws as aws
@@ -95,10 +96,17 @@ _LIFECYCLE = {
 }
 
 
+@dataclass
+class ImagesArgs:
+    """Inputs of `Images`: the stack config and the build context (the repository root)."""
+
+    cfg: StackConfig
+    context: Path
+
+
 class Images(pulumi.ComponentResource):
-    def __init__(
-        self, name: str, cfg: StackConfig, context: Path, opts: pulumi.ResourceOptions | None = None
-    ):
+    def __init__(self, name: str, args: ImagesArgs, opts: pulumi.ResourceOptions | None = None):
+        cfg, context = args.cfg, args.context
         super().__init__("vidpipe:infra:Images", name, None, opts)
         self.api_repo, self.api_image = self._image(name, "api", "Dockerfile.api", cfg, context)
         self.job_repo, self.job_image = self._image(name, "job", "Dockerfile.job", cfg, context)

@@ -2,12 +2,14 @@
 
 Alarms (all notify the alarm SNS topic; subscribe an address with `alarmEmail`):
   DLQ depth > 0, ExecutionsFailed > 0, ExecutionsTimedOut > 0, API 5xx (targets and the ALB
-  itself) > api5xxAlarmThreshold per 5 minutes, jobs queue oldest message > jobsOldestMessageAlarmSeconds.
+  itself) > api5xxAlarmThreshold per 5 minutes,
+  jobs queue oldest message > jobsOldestMessageAlarmSeconds.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pulumi_aws as aws
 
@@ -18,8 +20,16 @@ from .config import StackConfig, stack_slug
 LOGGED = ("api", "poller", "transcode")
 
 
+@dataclass
+class LogGroupsArgs:
+    """Inputs of `LogGroups`: the stack config (logRetentionDays)."""
+
+    cfg: StackConfig
+
+
 class LogGroups(pulumi.ComponentResource):
-    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: LogGroupsArgs, opts: pulumi.ResourceOptions | None = None):
+        cfg = args.cfg
         super().__init__("vidpipe:infra:LogGroups", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.groups = {
@@ -42,36 +52,45 @@ class LogGroups(pulumi.ComponentResource):
         self.register_outputs({})
 
 
-class Monitoring(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        cfg: StackConfig,
-        *,
-        jobs_queue_name: pulumi.Input[str],
-        status_queue_name: pulumi.Input[str],
-        dlq_name: pulumi.Input[str],
-        state_machine_arn: pulumi.Input[str],
-        alb_arn_suffix: pulumi.Input[str],
-        target_group_arn_suffix: pulumi.Input[str],
-        cluster_name: pulumi.Input[str],
-        api_service_name: pulumi.Input[str],
-        poller_service_name: pulumi.Input[str],
-        transcode_family: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
-    ):
-        super().__init__("vidpipe:infra:Monitoring", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+@dataclass
+class MonitoringArgs:
+    """Inputs of `Monitoring`: what the alarms and the dashboard watch."""
 
-        self.topic = aws.sns.Topic(f"{name}-alarms", opts=child)
-        if cfg.alarm_email:
+    cfg: StackConfig
+    jobs_queue_name: pulumi.Input[str]
+    status_queue_name: pulumi.Input[str]
+    dlq_name: pulumi.Input[str]
+    state_machine_arn: pulumi.Input[str]
+    alb_arn_suffix: pulumi.Input[str]
+    target_group_arn_suffix: pulumi.Input[str]
+    cluster_name: pulumi.Input[str]
+    api_service_name: pulumi.Input[str]
+    poller_service_name: pulumi.Input[str]
+
+
+class Monitoring(pulumi.ComponentResource):
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("vidpipe:infra:Monitoring", name, None, opts)
+        self._name = name
+        self._child = pulumi.ResourceOptions(parent=self)
+        self.topic = aws.sns.Topic(f"{name}-alarms", opts=self._child)
+        if args.cfg.alarm_email:
             aws.sns.TopicSubscription(
                 f"{name}-alarms-email",
                 topic=self.topic.arn,
                 protocol="email",
-                endpoint=cfg.alarm_email,
-                opts=child,
+                endpoint=args.cfg.alarm_email,
+                opts=self._child,
             )
+        self.alarms = self._alarms(args)
+        self.dashboard = self._dashboard(args)
+        self.register_outputs({})
+
+    def _alarms(self, args: MonitoringArgs) -> dict[str, aws.cloudwatch.MetricAlarm]:
+        name, child, cfg = self._name, self._child, args.cfg
+        jobs_queue_name, dlq_name = args.jobs_queue_name, args.dlq_name
+        state_machine_arn, alb_arn_suffix = args.state_machine_arn, args.alb_arn_suffix
+        target_group_arn_suffix = args.target_group_arn_suffix
 
         def alarm(
             key: str,
@@ -102,7 +121,7 @@ class Monitoring(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self.alarms = {
+        return {
             "dlq-depth": alarm(
                 "dlq-depth",
                 "A video failed: messages in the DLQ",
@@ -163,33 +182,29 @@ class Monitoring(pulumi.ComponentResource):
             ),
         }
 
-        region = aws.get_region_output().region
+    def _dashboard(self, args: MonitoringArgs) -> aws.cloudwatch.Dashboard:
         body = pulumi.Output.all(
-            region=region,
-            jobs=jobs_queue_name,
-            status=status_queue_name,
-            dlq=dlq_name,
-            sm=state_machine_arn,
-            alb=alb_arn_suffix,
-            tg=target_group_arn_suffix,
-            cluster=cluster_name,
-            api=api_service_name,
-            poller=poller_service_name,
-            family=transcode_family,
+            region=aws.get_region_output().region,
+            jobs=args.jobs_queue_name,
+            status=args.status_queue_name,
+            dlq=args.dlq_name,
+            sm=args.state_machine_arn,
+            alb=args.alb_arn_suffix,
+            tg=args.target_group_arn_suffix,
+            cluster=args.cluster_name,
+            api=args.api_service_name,
+            poller=args.poller_service_name,
             alarms=pulumi.Output.all(*[a.arn for a in self.alarms.values()]),
         ).apply(lambda v: json.dumps(dashboard_body(**v)))
-        self.dashboard = aws.cloudwatch.Dashboard(
-            f"{name}-dashboard",
+        return aws.cloudwatch.Dashboard(
+            f"{self._name}-dashboard",
             dashboard_name=f"vidpipe-{stack_slug()}",
             dashboard_body=body,
-            opts=child,
+            opts=self._child,
         )
-        self.register_outputs({})
 
 
-def dashboard_body(
-    *, region, jobs, status, dlq, sm, alb, tg, cluster, api, poller, family, alarms
-) -> dict:
+def dashboard_body(*, region, jobs, status, dlq, sm, alb, tg, cluster, api, poller, alarms) -> dict:
     def graph(
         title: str, metrics: list, x: int, y: int, stat: str = "Sum", period: int = 60
     ) -> dict:
@@ -271,18 +286,44 @@ def dashboard_body(
                 9,
             ),
             # Step Functions publishes no per-state-machine "running" gauge; every running
-            # execution past MarkProcessing is one running transcode task, which Container
-            # Insights counts.
+            # execution past MarkProcessing is one running transcode task. Container Insights
+            # counts tasks per cluster (TaskCount by ClusterName) and per service
+            # (RunningTaskCount by ClusterName, ServiceName), not per task family: the transcode
+            # tasks are the cluster's tasks that belong to neither service.
             graph(
                 "Running executions (transcode tasks)",
                 [
+                    [
+                        {
+                            "expression": "cluster_tasks - api_tasks - poller_tasks",
+                            "label": "transcode tasks",
+                            "id": "transcode",
+                        }
+                    ],
+                    [
+                        insights,
+                        "TaskCount",
+                        "ClusterName",
+                        cluster,
+                        {"id": "cluster_tasks", "visible": False},
+                    ],
                     [
                         insights,
                         "RunningTaskCount",
                         "ClusterName",
                         cluster,
-                        "TaskDefinitionFamily",
-                        family,
+                        "ServiceName",
+                        api,
+                        {"id": "api_tasks", "visible": False},
+                    ],
+                    [
+                        insights,
+                        "RunningTaskCount",
+                        "ClusterName",
+                        cluster,
+                        "ServiceName",
+                        poller,
+                        {"id": "poller_tasks", "visible": False},
                     ],
                 ],
                 12,

@@ -1,4 +1,4 @@
-"""SQS: the jobs queue (redrive to the DLQ), the status queue, the DLQ.
+"""SQS: the jobs queue (redrive to the DLQ), the status queue, the DLQ, the operators' replies.
 
 Visibility timeouts follow the poller: it long-polls (20 s) and must finish one message (start an
 execution, or write a status to the database) well inside the visibility timeout, otherwise the
@@ -8,6 +8,7 @@ message reappears and, for the jobs queue, counts toward `jobsMaxReceiveCount`.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pulumi_aws as aws
 
@@ -17,10 +18,20 @@ from .config import StackConfig
 
 LONG_POLL_SECONDS = 20
 FOURTEEN_DAYS = 14 * 24 * 3600
+# An answer to an operator's command is read within seconds or not at all.
+REPLIES_RETENTION_SECONDS = 300
+
+
+@dataclass
+class QueuesArgs:
+    """Inputs of `Queues`: the stack config (visibility timeouts, jobsMaxReceiveCount)."""
+
+    cfg: StackConfig
 
 
 class Queues(pulumi.ComponentResource):
-    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: QueuesArgs, opts: pulumi.ResourceOptions | None = None):
+        cfg = args.cfg
         super().__init__("vidpipe:infra:Queues", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -63,10 +74,19 @@ class Queues(pulumi.ComponentResource):
             sqs_managed_sse_enabled=True,
             opts=child,
         )
+        # The poller answers operators' commands (`vidpipe retry`, `vidpipe dlq redrive`) here.
+        self.replies = aws.sqs.Queue(
+            f"{name}-replies",
+            message_retention_seconds=REPLIES_RETENTION_SECONDS,
+            receive_wait_time_seconds=LONG_POLL_SECONDS,
+            sqs_managed_sse_enabled=True,
+            opts=child,
+        )
         self.register_outputs(
             {
                 "jobsQueueUrl": self.jobs.url,
                 "statusQueueUrl": self.status.url,
                 "dlqUrl": self.dlq.url,
+                "repliesQueueUrl": self.replies.url,
             }
         )

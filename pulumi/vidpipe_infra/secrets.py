@@ -12,11 +12,9 @@ import pulumi_random as random
 
 import pulumi
 
-from .config import StackConfig
-
 
 class Secrets(pulumi.ComponentResource):
-    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("vidpipe:infra:Secrets", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 

@@ -7,6 +7,7 @@ through the ECS `secrets` field (valueFrom = Secrets Manager ARN), never as envi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi_aws as aws
 
@@ -14,6 +15,7 @@ import pulumi
 from statemachines import TRANSCODE_COMMAND, TRANSCODE_CONTAINER
 
 from .config import StackConfig, stack_slug
+from .iam import Roles
 from .network import API_PORT, Network
 
 API_COMMAND = ["vidpipe", "api", "--host", "0.0.0.0", "--port", str(API_PORT)]
@@ -84,87 +86,105 @@ def _task_definition(
     )
 
 
+@dataclass
+class ClusterArgs:
+    """Inputs of `Cluster`."""
+
+    cfg: StackConfig
+    job_image: pulumi.Input[str]
+    bucket: pulumi.Input[str]
+    status_queue_url: pulumi.Input[str]
+    log_group: pulumi.Input[str]
+    task_role: aws.iam.Role
+    execution_role: aws.iam.Role
+
+
 class Cluster(pulumi.ComponentResource):
     """The cluster and the transcode task definition (run only by Step Functions, no service)."""
 
-    def __init__(
-        self,
-        name: str,
-        cfg: StackConfig,
-        *,
-        job_image: pulumi.Input[str],
-        bucket: pulumi.Input[str],
-        log_group: pulumi.Input[str],
-        task_role: aws.iam.Role,
-        execution_role: aws.iam.Role,
-        opts: pulumi.ResourceOptions | None = None,
-    ):
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("vidpipe:infra:Cluster", name, None, opts)
-        region = aws.get_region_output().region
         self.cluster = aws.ecs.Cluster(
             f"{name}-cluster",
-            # Container Insights: task counts per service and per family for the dashboard.
+            # Container Insights: task counts per cluster and per service for the dashboard.
             settings=[{"name": "containerInsights", "value": "enabled"}],
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.transcode_family = f"vidpipe-{stack_slug()}-transcode"
+        self.transcode = self._transcode(name, args)
+        self.register_outputs({"clusterArn": self.cluster.arn})
+
+    def _transcode(self, name: str, args: ClusterArgs) -> aws.ecs.TaskDefinition:
+        region = aws.get_region_output().region
         # Per-run values (video id, keys, task token) come as container overrides from the state
         # machine; only the stack-wide settings live here.
         container = container_definition(
             name=TRANSCODE_CONTAINER,
-            image=job_image,
+            image=args.job_image,
             command=list(TRANSCODE_COMMAND),
-            memory=cfg.transcode_memory,
-            log_group=log_group,
+            memory=args.cfg.transcode_memory,
+            log_group=args.log_group,
             region=region,
-            environment={"VIDPIPE_BUCKET": bucket, "AWS_DEFAULT_REGION": region},
+            environment={
+                "VIDPIPE_BUCKET": args.bucket,
+                # Where the job sends its progress (video.progress messages).
+                "VIDPIPE_STATUS_QUEUE_URL": args.status_queue_url,
+                "AWS_DEFAULT_REGION": region,
+            },
         )
-        self.transcode = _task_definition(
+        return _task_definition(
             f"{name}-transcode",
             self.transcode_family,
-            cfg.transcode_cpu,
-            cfg.transcode_memory,
+            args.cfg.transcode_cpu,
+            args.cfg.transcode_memory,
             container,
-            task_role,
-            execution_role,
+            args.task_role,
+            args.execution_role,
             self,
         )
-        self.register_outputs({"clusterArn": self.cluster.arn})
 
 
-class WebServices(pulumi.ComponentResource):
-    """The API service behind the ALB (CPU target tracking) and the poller service."""
+@dataclass
+class IngressArgs:
+    """Inputs of `Ingress`: the stack config (certificateArn / allowHttp) and the network."""
 
-    def __init__(
-        self,
-        name: str,
-        cfg: StackConfig,
-        *,
-        network: Network,
-        cluster: aws.ecs.Cluster,
-        api_image: pulumi.Input[str],
-        environment: Mapping[str, pulumi.Input[str]],
-        db_password_secret_arn: pulumi.Input[str],
-        jwt_secret_arn: pulumi.Input[str],
-        log_groups: Mapping[str, aws.cloudwatch.LogGroup],
-        roles,
-        opts: pulumi.ResourceOptions | None = None,
-    ):
-        super().__init__("vidpipe:infra:WebServices", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        region = aws.get_region_output().region
+    cfg: StackConfig
+    network: Network
 
-        # --- load balancer -----------------------------------------------------------------------
-        self.alb = aws.lb.LoadBalancer(
+
+class Ingress(pulumi.ComponentResource):
+    """The ALB, the API's target group and the listeners: HTTPS on 443 with HTTP redirected to it,
+    or plain HTTP only when the stack allows it explicitly (StackConfig refuses neither).
+
+    Built before the state machine, whose completion events carry the API's URL.
+    """
+
+    def __init__(self, name: str, args: IngressArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("vidpipe:infra:Ingress", name, None, opts)
+        self._name = name
+        self._args = args
+        # These resources were children of WebServices before Ingress existed: the alias keeps
+        # a deployed stack's load balancer instead of replacing it.
+        moved_from = pulumi.Alias(
+            parent=pulumi.create_urn(name, "vidpipe:infra:WebServices")  # type: ignore[arg-type]
+        )
+        self._child = pulumi.ResourceOptions(parent=self, aliases=[moved_from])
+        self.alb, self.target_group = self._load_balancer()
+        self.listeners, self.url = self._listeners()
+        self.register_outputs({"url": self.url})
+
+    def _load_balancer(self) -> tuple[aws.lb.LoadBalancer, aws.lb.TargetGroup]:
+        name, network = self._name, self._args.network
+        alb = aws.lb.LoadBalancer(
             f"{name}-alb",
             load_balancer_type="application",
             internal=False,
             security_groups=[network.alb_sg.id],
             subnets=network.public_subnet_ids,
             drop_invalid_header_fields=True,
-            opts=child,
+            opts=self._child,
         )
-        self.target_group = aws.lb.TargetGroup(
+        target_group = aws.lb.TargetGroup(
             f"{name}-api",
             port=API_PORT,
             protocol="HTTP",
@@ -179,86 +199,125 @@ class WebServices(pulumi.ComponentResource):
                 "healthy_threshold": 2,
                 "unhealthy_threshold": 3,
             },
-            opts=child,
+            opts=self._child,
         )
+        return alb, target_group
+
+    def _listener(self, key: str, port: int, protocol: str, actions: list, **extra):
+        return aws.lb.Listener(
+            f"{self._name}-{key}",
+            load_balancer_arn=self.alb.arn,
+            port=port,
+            protocol=protocol,
+            default_actions=actions,
+            opts=self._child,
+            **extra,
+        )
+
+    def _listeners(self) -> tuple[list[aws.lb.Listener], pulumi.Output[str]]:
+        """HTTPS on 443 with HTTP redirected to it; plain HTTP only when the stack allows it
+        explicitly (StackConfig refuses a stack with neither)."""
+        cfg = self._args.cfg
         forward = [{"type": "forward", "target_group_arn": self.target_group.arn}]
-        if cfg.certificate_arn:
-            https = aws.lb.Listener(
-                f"{name}-https",
-                load_balancer_arn=self.alb.arn,
-                port=443,
-                protocol="HTTPS",
+        if not cfg.certificate_arn:
+            url = pulumi.Output.concat("http://", self.alb.dns_name)
+            return [self._listener("http", 80, "HTTP", forward)], url
+        redirect = {
+            "type": "redirect",
+            "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"},
+        }
+        return [
+            self._listener(
+                "https",
+                443,
+                "HTTPS",
+                forward,
                 certificate_arn=cfg.certificate_arn,
                 ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06",
-                default_actions=forward,
-                opts=child,
-            )
-            http = aws.lb.Listener(
-                f"{name}-http",
-                load_balancer_arn=self.alb.arn,
-                port=80,
-                protocol="HTTP",
-                default_actions=[
-                    {
-                        "type": "redirect",
-                        "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"},
-                    }
-                ],
-                opts=child,
-            )
-            listeners = [https, http]
-            self.url = pulumi.Output.concat("https://", self.alb.dns_name)
-        else:
-            listeners = [
-                aws.lb.Listener(
-                    f"{name}-http",
-                    load_balancer_arn=self.alb.arn,
-                    port=80,
-                    protocol="HTTP",
-                    default_actions=forward,
-                    opts=child,
-                )
-            ]
-            self.url = pulumi.Output.concat("http://", self.alb.dns_name)
+            ),
+            self._listener("http", 80, "HTTP", [redirect]),
+        ], pulumi.Output.concat("https://", self.alb.dns_name)
 
-        network_configuration = {
-            "subnets": network.task_subnet_ids,
-            "security_groups": [],
-            "assign_public_ip": cfg.tasks_public,
+
+@dataclass
+class WebServicesArgs:
+    """Inputs of `WebServices`."""
+
+    cfg: StackConfig
+    network: Network
+    ingress: Ingress
+    cluster: aws.ecs.Cluster
+    api_image: pulumi.Input[str]
+    # Settings of the API and the poller (docs/architecture.md); secrets come separately.
+    environment: Mapping[str, pulumi.Input[str]]
+    db_password_secret_arn: pulumi.Input[str]
+    jwt_secret_arn: pulumi.Input[str]
+    log_groups: Mapping[str, aws.cloudwatch.LogGroup]
+    roles: Roles
+    # Settings only the poller gets (e.g. the replies queue).
+    poller_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    # The role policies the tasks need from their first start (ECR pull, secrets, AWS calls).
+    role_policies: Sequence[pulumi.Resource] = ()
+
+
+class WebServices(pulumi.ComponentResource):
+    """The API service behind the ALB (CPU target tracking) and the poller service."""
+
+    def __init__(
+        self, name: str, args: WebServicesArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("vidpipe:infra:WebServices", name, None, opts)
+        self._name = name
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._region = aws.get_region_output().region
+        self.alb, self.target_group = args.ingress.alb, args.ingress.target_group
+        self.url = args.ingress.url
+        self.api_task, self.api_service = self._api(args.ingress.listeners)
+        self.api_scaling_policy = self._api_autoscaling()
+        self.poller_task, self.poller_service = self._poller()
+        self.register_outputs({"url": self.url})
+
+    def _network_configuration(self, security_group: aws.ec2.SecurityGroup) -> dict:
+        return {
+            "subnets": self._args.network.task_subnet_ids,
+            "security_groups": [security_group.id],
+            "assign_public_ip": self._args.cfg.tasks_public,
         }
 
-        # --- API -----------------------------------------------------------------------------------
-        api_container = container_definition(
+    def _api(self, listeners: list) -> tuple[aws.ecs.TaskDefinition, aws.ecs.Service]:
+        name, args, cfg = self._name, self._args, self._args.cfg
+        container = container_definition(
             name="api",
-            image=api_image,
+            image=args.api_image,
             command=API_COMMAND,
             memory=cfg.api_memory,
-            log_group=log_groups["api"].name,
-            region=region,
-            environment=environment,
+            log_group=args.log_groups["api"].name,
+            region=self._region,
+            environment=args.environment,
             secrets={
-                "VIDPIPE_DATABASE_PASSWORD": db_password_secret_arn,
-                "VIDPIPE_JWT_SECRET": jwt_secret_arn,
+                "VIDPIPE_DATABASE_PASSWORD": args.db_password_secret_arn,
+                "VIDPIPE_JWT_SECRET": args.jwt_secret_arn,
             },
             port=API_PORT,
         )
-        self.api_task = _task_definition(
+        task = _task_definition(
             f"{name}-api",
             f"vidpipe-{stack_slug()}-api",
             cfg.api_cpu,
             cfg.api_memory,
-            api_container,
-            roles.api_task,
-            roles.api_execution,
+            container,
+            args.roles.api_task,
+            args.roles.api_execution,
             self,
         )
-        self.api_service = aws.ecs.Service(
+        service = aws.ecs.Service(
             f"{name}-api",
-            cluster=cluster.arn,
-            task_definition=self.api_task.arn,
+            cluster=args.cluster.arn,
+            task_definition=task.arn,
             launch_type="FARGATE",
             desired_count=cfg.api_min_count,
-            network_configuration={**network_configuration, "security_groups": [network.api_sg.id]},
+            network_configuration=self._network_configuration(args.network.api_sg),
             load_balancers=[
                 {
                     "target_group_arn": self.target_group.arn,
@@ -270,27 +329,39 @@ class WebServices(pulumi.ComponentResource):
             health_check_grace_period_seconds=60,
             deployment_circuit_breaker={"enable": True, "rollback": True},
             propagate_tags="SERVICE",
-            # The autoscaler owns the task count after creation.
+            # `pulumi up` returns once the tasks run and pass health checks (the circuit breaker
+            # rolls a failing deployment back and fails the update).
+            wait_for_steady_state=True,
+            # The autoscaler owns the task count after creation. The role policies must exist
+            # before a task starts (ECR pull, secrets, AWS calls).
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=listeners, ignore_changes=["desiredCount"]
+                parent=self,
+                depends_on=[*listeners, *args.role_policies],
+                ignore_changes=["desiredCount"],
             ),
         )
-        resource_id = pulumi.Output.concat("service/", cluster.name, "/", self.api_service.name)
-        scaling_target = aws.appautoscaling.Target(
+        return task, service
+
+    def _api_autoscaling(self) -> aws.appautoscaling.Policy:
+        name, cfg = self._name, self._args.cfg
+        resource_id = pulumi.Output.concat(
+            "service/", self._args.cluster.name, "/", self.api_service.name
+        )
+        target = aws.appautoscaling.Target(
             f"{name}-api-scaling",
             service_namespace="ecs",
             scalable_dimension="ecs:service:DesiredCount",
             resource_id=resource_id,
             min_capacity=cfg.api_min_count,
             max_capacity=cfg.api_max_count,
-            opts=child,
+            opts=self._child,
         )
-        self.api_scaling_policy = aws.appautoscaling.Policy(
+        return aws.appautoscaling.Policy(
             f"{name}-api-cpu",
             policy_type="TargetTrackingScaling",
-            service_namespace=scaling_target.service_namespace,
-            scalable_dimension=scaling_target.scalable_dimension,
-            resource_id=scaling_target.resource_id,
+            service_namespace=target.service_namespace,
+            scalable_dimension=target.scalable_dimension,
+            resource_id=target.resource_id,
             target_tracking_scaling_policy_configuration={
                 "target_value": CPU_TARGET_PERCENT,
                 "predefined_metric_specification": {
@@ -299,46 +370,46 @@ class WebServices(pulumi.ComponentResource):
                 "scale_in_cooldown": 120,
                 "scale_out_cooldown": 60,
             },
-            opts=child,
+            opts=self._child,
         )
 
-        # --- poller --------------------------------------------------------------------------------
-        poller_container = container_definition(
+    def _poller(self) -> tuple[aws.ecs.TaskDefinition, aws.ecs.Service]:
+        name, args, cfg = self._name, self._args, self._args.cfg
+        container = container_definition(
             name="poller",
-            image=api_image,
+            image=args.api_image,
             command=POLLER_COMMAND,
             memory=cfg.poller_memory,
-            log_group=log_groups["poller"].name,
-            region=region,
+            log_group=args.log_groups["poller"].name,
+            region=self._region,
             environment={
-                **environment,
+                **args.environment,
+                **args.poller_environment,
                 "VIDPIPE_MAX_RUNNING_EXECUTIONS": str(cfg.max_running_executions),
             },
             # The poller signs no tokens: it gets the database password only.
-            secrets={"VIDPIPE_DATABASE_PASSWORD": db_password_secret_arn},
+            secrets={"VIDPIPE_DATABASE_PASSWORD": args.db_password_secret_arn},
         )
-        self.poller_task = _task_definition(
+        task = _task_definition(
             f"{name}-poller",
             f"vidpipe-{stack_slug()}-poller",
             cfg.poller_cpu,
             cfg.poller_memory,
-            poller_container,
-            roles.poller_task,
-            roles.poller_execution,
+            container,
+            args.roles.poller_task,
+            args.roles.poller_execution,
             self,
         )
-        self.poller_service = aws.ecs.Service(
+        service = aws.ecs.Service(
             f"{name}-poller",
-            cluster=cluster.arn,
-            task_definition=self.poller_task.arn,
+            cluster=args.cluster.arn,
+            task_definition=task.arn,
             launch_type="FARGATE",
             desired_count=cfg.poller_count,
-            network_configuration={
-                **network_configuration,
-                "security_groups": [network.poller_sg.id],
-            },
+            network_configuration=self._network_configuration(args.network.poller_sg),
             deployment_circuit_breaker={"enable": True, "rollback": True},
             propagate_tags="SERVICE",
-            opts=child,
+            wait_for_steady_state=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.role_policies)),
         )
-        self.register_outputs({"url": self.url})
+        return task, service

@@ -8,6 +8,7 @@ browsers never talk to S3 directly except through presigned GETs, which need non
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pulumi_aws as aws
 
@@ -19,8 +20,16 @@ UPLOADS_PREFIX = "uploads/"
 PROCESSED_PREFIX = "processed/"
 
 
+@dataclass
+class StorageArgs:
+    """Inputs of `Storage`: the stack config (bucketForceDestroy)."""
+
+    cfg: StackConfig
+
+
 class Storage(pulumi.ComponentResource):
-    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
+        cfg = args.cfg
         super().__init__("vidpipe:infra:Storage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 

@@ -204,7 +204,7 @@ def process(db, settings):
             "duration_seconds": 35.0,
             "ffmpeg_wall_seconds": 12.0,
         }
-        assert videos.mark_processed(db, vid, 1, result)
+        assert videos.mark_processed(db, vid, 1, result, settings)
         db.commit()
 
     return do

@@ -23,10 +23,20 @@ def test_public_list_shows_only_processed_videos_with_contract_fields(
     response = client.get("/api/public/videos")
     assert response.status_code == 200
     (row,) = response.json()
-    assert set(row) == {"video_id", "title", "player", "city", "processed_url", "votes"}
+    # The contract's fields plus the additive poster_url (the web app's gallery shows posters).
+    assert set(row) == {
+        "video_id",
+        "title",
+        "player",
+        "city",
+        "processed_url",
+        "votes",
+        "poster_url",
+    }
     assert row["video_id"] == public_id
     assert row["player"] == "Ana Perez" and row["city"] == "Cali" and row["votes"] == 0
     assert f"processed/{public_id}/clip.mp4" in row["processed_url"]
+    assert f"processed/{public_id}/poster.jpg" in row["poster_url"]
 
 
 def test_public_list_filters_by_city_pages_and_marks_own_votes(

@@ -48,8 +48,11 @@ def test_detail_fields_and_presigned_links(client, make_player, upload, process,
         "processed_url",
         "votes",
         "task_id",
+        "poster_url",  # additive, like processed_url: null until processed
+        "progress",  # additive: the transcode progress, null until the job reports some
     }
     assert body["processed_url"] is None and body["processed_at"] is None
+    assert body["poster_url"] is None and body["progress"] is None
     assert body["votes"] == 0 and body["task_id"] == f"{video_id}-1"
     query = parse_qs(urlparse(body["original_url"]).query)
     assert query["X-Amz-Expires"] == [str(settings.presign_expiry_seconds)]
@@ -58,14 +61,17 @@ def test_detail_fields_and_presigned_links(client, make_player, upload, process,
     process(video_id)
     body = client.get(f"/api/videos/{video_id}", headers=ana.headers).json()
     assert body["status"] == "processed" and body["processed_at"]
+    assert f"processed/{video_id}/poster.jpg" in body["poster_url"]
     assert f"processed/{video_id}/clip.mp4" in body["processed_url"]
     assert body["uploaded_at"].endswith(("+00:00", "Z"))
 
 
-def test_failed_video_shows_its_error(client, db, make_player, upload):
+def test_failed_video_shows_its_error(client, db, make_player, upload, settings):
     ana = make_player()
     video_id = upload(ana).json()["video_id"]
-    assert videos.mark_failed(db, uuid.UUID(video_id), 1, "duration 12 s is below the 20 s minimum")
+    assert videos.mark_failed(
+        db, uuid.UUID(video_id), 1, "duration 12 s is below the 20 s minimum", settings
+    )
     db.commit()
     body = client.get(f"/api/videos/{video_id}", headers=ana.headers).json()
     assert body["status"] == "failed"
@@ -111,7 +117,7 @@ def test_delete_removes_original_and_processed_files_and_the_row(
     assert client.delete(f"/api/videos/{video_id}", headers=ana.headers).status_code == 404
 
 
-def test_delete_rules(client, db, make_player, upload, process):
+def test_delete_rules(client, db, make_player, upload, process, settings):
     ana, ben = make_player(), make_player(first="Ben")
     public = upload(ana).json()["video_id"]
     process(public)
@@ -120,7 +126,7 @@ def test_delete_rules(client, db, make_player, upload, process):
     assert "cannot be deleted" in response.json()["detail"]
 
     failed = upload(ana).json()["video_id"]
-    videos.mark_failed(db, uuid.UUID(failed), 1, "no video stream")
+    videos.mark_failed(db, uuid.UUID(failed), 1, "no video stream", settings)
     db.commit()
     assert client.delete(f"/api/videos/{failed}", headers=ben.headers).status_code == 403
     assert client.delete(f"/api/videos/{failed}", headers=ana.headers).status_code == 200

@@ -33,7 +33,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def short_timings(heartbeat: int = 3, status_timeout: int = 20) -> Callable[[dict], dict]:
+def short_timings(heartbeat: int = 10, status_timeout: int = 60) -> Callable[[dict], dict]:
     """Test timings on the parsed definition (the file keeps production values; the placeholder
     list stays the one Pulumi fills): short heartbeat, 1 s retry intervals without backoff."""
 
@@ -113,7 +113,7 @@ class Pipeline:
         with self.sessions() as s:
             return s.get(Video, vid)
 
-    def wait_status(self, vid, statuses=("processed", "failed"), timeout: float = 60) -> Video:
+    def wait_status(self, vid, statuses=("processed", "failed"), timeout: float = 180) -> Video:
         end = time.monotonic() + timeout
         while True:
             v = self.get(vid)
@@ -128,7 +128,7 @@ class Pipeline:
             executionArn=executions.execution_arn(execution_name(vid, attempt), self.settings)
         )
 
-    def wait_execution_done(self, vid, attempt: int = 1, timeout: float = 30) -> dict:
+    def wait_execution_done(self, vid, attempt: int = 1, timeout: float = 120) -> dict:
         end = time.monotonic() + timeout
         while True:
             d = self.execution(vid, attempt)
@@ -175,7 +175,7 @@ class Pipeline:
         f = self.state_dir / f"{vid}.runs"
         return int(f.read_text()) if f.exists() else 0
 
-    def wait_no_tasks(self, timeout: float = 15) -> None:
+    def wait_no_tasks(self, timeout: float = 60) -> None:
         end = time.monotonic() + timeout
         while self.stack.runner.running_count:
             assert time.monotonic() < end, "the runner still has running tasks"
@@ -192,7 +192,7 @@ def pipeline_factory(tmp_path):
     def start(
         mode: str | None = "ok",
         *,
-        heartbeat: int = 3,
+        heartbeat: int = 10,
         with_workers: bool = True,
         task_environment: dict | None = None,
         settings_env: dict | None = None,
@@ -204,8 +204,10 @@ def pipeline_factory(tmp_path):
         env.update(task_environment or {})
         command = ["python", "-m", "jobs.transcode"] if mode is None else [*FAKE_JOB, mode]
         kwargs.setdefault("poller_wait_seconds", 1)
-        kwargs.setdefault("jobs_visibility_timeout", 3)
-        kwargs.setdefault("status_visibility_timeout", 3)
+        # Short enough that a lost message comes back within a test, long enough that a busy
+        # machine does not redeliver (and, after 5 receives, dead-letter) a message in hand.
+        kwargs.setdefault("jobs_visibility_timeout", 10)
+        kwargs.setdefault("status_visibility_timeout", 10)
         stack, settings = clouds.enter_context(
             local_cloud(
                 database_url=f"sqlite:///{tmp_path / 'vidpipe.db'}",

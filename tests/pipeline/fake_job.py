@@ -1,12 +1,15 @@
 """A stand-in for `python -m jobs.transcode` with the same contract (environment in, S3 out,
 SendTaskSuccess / SendTaskFailure), for the failure tests:
 
-    python tests/pipeline/fake_job.py ok|crash-once|hang|invalid|transient-once|transient-then-slow
+    python tests/pipeline/fake_job.py ok|crash-once|hang|invalid|failed|transient-once|transient-then-slow|by-upload
 
 ok: writes processed/<id>/clip.mp4 and poster.jpg and reports the job result.
 crash-once: the first run of a video exits 1 without reporting (as a crash); later runs are ok.
 hang: heartbeats never, reports never, sleeps for ever.
-invalid: reports Transcode.InvalidInput with a player-readable cause.
+invalid: reports Transcode.InvalidInput with the real job's cause for a 3 s clip.
+failed: reports Transcode.Failed (an operator's cause) on every run.
+by-upload: the upload's content names the mode (b"invalid", b"failed"; anything else: ok), so one
+pipeline can end videos in different ways.
 transient-once: reports Transcode.Transient on the first run, then ok.
 transient-then-slow: like transient-once, but the later runs heartbeat for several heartbeats
 (VIDPIPE_FAKE_SECONDS, default 4 heartbeats) before reporting success.
@@ -33,16 +36,24 @@ with open(state.with_suffix(".tokens"), "a") as tokens:
     tokens.write(token + "\n")
 print(f"fake job {mode}: video {video_id} attempt {attempt} run {runs}", flush=True)
 sfn = boto3.client("stepfunctions")
+if mode == "by-upload":
+    upload = boto3.client("s3").get_object(
+        Bucket=env["VIDPIPE_BUCKET"], Key=env["VIDPIPE_INPUT_KEY"]
+    )
+    mode = {b"invalid": "invalid", b"failed": "failed"}.get(upload["Body"].read(), "ok")
 
 if mode == "hang":
     time.sleep(3600)
 if mode == "crash-once" and runs == 1:
     sys.exit(1)
 if mode == "invalid":
+    from rejection import real_rejection  # beside this script
+
+    sfn.send_task_failure(taskToken=token, error="Transcode.InvalidInput", cause=real_rejection())
+    sys.exit(0)
+if mode == "failed":
     sfn.send_task_failure(
-        taskToken=token,
-        error="Transcode.InvalidInput",
-        cause="duration 3.0 s is below the 20 s minimum",
+        taskToken=token, error="Transcode.Failed", cause="ffmpeg exited with code 234"
     )
     sys.exit(0)
 if mode in ("transient-once", "transient-then-slow") and runs == 1:

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from statelint.linter import Linter
 
 import statemachines
 
@@ -21,16 +22,22 @@ PLACEHOLDERS = {
     "AssignPublicIp",
     "StatusQueueUrl",
     "DlqUrl",
+    "EventBusName",
+    "ApiBaseUrl",
 }
 VALUES = {
     "ClusterArn": "arn:aws:ecs:eu-west-1:111122223333:cluster/vidpipe",
-    "TranscodeTaskDefinitionArn": "arn:aws:ecs:eu-west-1:111122223333:task-definition/vidpipe-transcode",
+    "TranscodeTaskDefinitionArn": (
+        "arn:aws:ecs:eu-west-1:111122223333:task-definition/vidpipe-transcode"
+    ),
     "TranscodeContainerName": "transcode",
     "SubnetIds": ["subnet-1", "subnet-2"],
     "SecurityGroupIds": ["sg-1"],
     "AssignPublicIp": "DISABLED",
     "StatusQueueUrl": "https://sqs.eu-west-1.amazonaws.com/111122223333/vidpipe-status",
     "DlqUrl": "https://sqs.eu-west-1.amazonaws.com/111122223333/vidpipe-dlq",
+    "EventBusName": "vidpipe-dev",
+    "ApiBaseUrl": "https://videos.example.com",
 }
 ASL_VALIDATOR = "asl-validator@4.0.0"
 
@@ -66,6 +73,16 @@ def test_file_and_rendered_definition_pass_asl_validator(tmp_path):
     assert _validate(bad).returncode != 0
 
 
+def test_file_and_rendered_definition_pass_statelint():
+    """statelint (PyPI) checks field types asl-validator lets through, e.g. a float BackoffRate."""
+    rendered = json.loads(statemachines.render_definition(VALUES))
+    for definition in (json.loads(statemachines.DEFINITION_PATH.read_text()), rendered):
+        assert Linter.validate(definition) == []
+    broken = json.loads(json.dumps(rendered))
+    broken["States"]["Transcode"]["Retry"][1]["BackoffRate"] = 2
+    assert any("BackoffRate" in problem for problem in Linter.validate(broken))
+
+
 def test_placeholders_are_exactly_the_deploy_contract():
     assert statemachines.placeholders() == PLACEHOLDERS
     rendered = json.loads(statemachines.render_definition(VALUES))
@@ -74,6 +91,31 @@ def test_placeholders_are_exactly_the_deploy_contract():
         "AwsvpcConfiguration"
     ]
     assert vpc["Subnets"] == ["subnet-1", "subnet-2"] and vpc["SecurityGroups"] == ["sg-1"]
+
+
+def test_definition_values_take_the_api_origin_as_a_plain_url():
+    common: dict = {
+        "cluster_arn": "c",
+        "task_definition_arn": "t",
+        "subnet_ids": ["s"],
+        "security_group_ids": ["g"],
+        "assign_public_ip": "DISABLED",
+        "status_queue_url": "q",
+        "dlq_url": "d",
+        "event_bus_name": "vidpipe-dev",
+    }
+    values = statemachines.definition_values(api_base_url="https://v.example.com/", **common)
+    assert (values["ApiBaseUrl"], values["EventBusName"]) == (
+        "https://v.example.com",
+        "vidpipe-dev",
+    )
+    rendered = json.loads(statemachines.render_definition(values))
+    detail = rendered["States"]["PublishProcessed"]["Parameters"]["Entries"][0]["Detail"]
+    assert detail["url.$"] == "States.Format('https://v.example.com/api/videos/{}', $.video_id)"
+    # A quote or brace would break the States.Format string literal it is rendered into.
+    for bad in ("", "https://x.example.com/{id}", "https://x.example.com/it's"):
+        with pytest.raises(ValueError):
+            statemachines.definition_values(api_base_url=bad, **common)
 
 
 def test_states_follow_the_pipeline_policy():
@@ -92,9 +134,17 @@ def test_states_follow_the_pipeline_policy():
         "VIDPIPE_INPUT_KEY",
         "VIDPIPE_OUTPUT_PREFIX",
         "VIDPIPE_TASK_TOKEN",
+        "VIDPIPE_STATUS_QUEUE_URL",  # where the job sends its video.progress messages
     }
+    # A cold start (Fargate provisioning, image pull, Python start-up) fits before the first beat.
+    assert 240 <= transcode["HeartbeatSeconds"] <= 600
     retry = {e: r for r in transcode["Retry"] for e in r["ErrorEquals"]}
     assert retry["Transcode.InvalidInput"]["MaxAttempts"] == 0
+    # ECS refusing to start the task (capacity, quota, throttled lookups): capped, jittered backoff.
+    for error in ("AmazonECS.Unknown", "ECS.InvalidParameterException", "ECS.AmazonECSException"):
+        r = retry[error]
+        assert r["MaxAttempts"] >= 3 and r["BackoffRate"] > 1 and r["JitterStrategy"] == "FULL"
+        assert r["IntervalSeconds"] < r["MaxDelaySeconds"] <= 600
     for error in (
         "Transcode.Transient",
         "States.HeartbeatTimeout",
@@ -103,11 +153,49 @@ def test_states_follow_the_pipeline_policy():
         "ECS.ThrottlingException",
     ):
         assert retry[error]["MaxAttempts"] >= 1 and retry[error]["BackoffRate"] >= 1
-    assert transcode["Catch"][0]["Next"] == "RecordFailure"
-    for name in ("MarkProcessing", "RecordSuccess", "RecordFailure"):
+    # An unusable upload is the player's, not an outage: its own terminal state, not a failed
+    # execution, no DLQ message. Everything else is recorded, sent to the DLQ, and fails.
+    catch = {e: c["Next"] for c in transcode["Catch"] for e in c["ErrorEquals"]}
+    assert catch == {"Transcode.InvalidInput": "RecordRejection", "States.ALL": "RecordFailure"}
+    assert transcode["Catch"][-1]["ErrorEquals"] == ["States.ALL"]
+    assert states["VideoRejected"]["Type"] == "Succeed"
+    assert [c["Next"] for c in states["RecordRejection"]["Catch"]] == ["SendToDlq"]
+    assert states["RecordFailure"]["Next"] == "SendToDlq"
+    # Each outcome the poller recorded is published once, then ends; a failed publish cannot
+    # change the outcome (caught, and no path in it can be missing: States.ALL does not catch
+    # States.Runtime in AWS).
+    for recorded, check, publish, end, detail_type in (
+        (
+            "RecordSuccess",
+            "IsProcessedRecorded",
+            "PublishProcessed",
+            "Processed",
+            "Video Processed",
+        ),
+        (
+            "RecordRejection",
+            "IsRejectionRecorded",
+            "PublishRejected",
+            "VideoRejected",
+            "Video Failed",
+        ),
+        ("SendToDlq", "IsFailureRecorded", "PublishFailed", "VideoFailed", "Video Failed"),
+    ):
+        assert states[recorded]["Next"] == check and states[check]["Type"] == "Choice"
+        assert states[check]["Default"] == end
+        assert [c["Next"] for c in states[check]["Choices"]][-1] == publish
+        state = states[publish]
+        assert state["Resource"] == "arn:aws:states:::events:putEvents"
+        (entry,) = state["Parameters"]["Entries"]
+        assert entry["EventBusName"] == "${EventBusName}" and entry["Source"] == "vidpipe"
+        assert entry["DetailType"] == detail_type
+        assert entry["Detail"]["url.$"].startswith("States.Format('${ApiBaseUrl}/api/videos/{}'")
+        assert state["Next"] == end and state["ResultPath"] is None
+        assert [(c["ErrorEquals"], c["Next"]) for c in state["Catch"]] == [(["States.ALL"], end)]
+    for name in ("MarkProcessing", "RecordSuccess", "RecordFailure", "RecordRejection"):
         assert states[name]["Resource"] == "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
         body = states[name]["Parameters"]["MessageBody"]
         assert body["task_token.$"] == "$$.Task.Token" and body["version"] == 1
     assert states["SendToDlq"]["Resource"] == "arn:aws:states:::sqs:sendMessage"
     assert states["SendToDlq"]["Parameters"]["MessageBody"]["message.$"] == "$$.Execution.Input"
-    assert states["SendToDlq"]["Next"] == "VideoFailed" and states["VideoFailed"]["Type"] == "Fail"
+    assert states["VideoFailed"]["Type"] == "Fail"

@@ -6,7 +6,12 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from localcloud import ecs_shim
+
+# Boots a local cloud, ffmpeg or servers: `make test` runs these after the quick ones.
+pytestmark = pytest.mark.slow
 
 REMOVE = "moto fixed it: remove localcloud/ecs_shim.py (and this test)"
 
@@ -123,6 +128,23 @@ def test_moto_still_drops_the_cause_of_send_task_failure(pipeline_factory):
         ecs_shim.install()
     assert not causes[False], REMOVE
     assert causes[True] == "why"
+
+
+def test_moto_still_has_no_ecs_error_names():
+    """The shim names ECS failures as AWS does (AmazonECS.Unknown, ECS.<code>); moto's ECS
+    integration inherits the generic States.Runtime mapping."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (  # noqa: E501
+        StateTaskServiceEcs,
+    )
+
+    ecs_shim.uninstall()
+    try:
+        assert "_from_error" not in StateTaskServiceEcs.__dict__, (
+            "moto's ECS integration maps its own errors now: check whether ecs_shim._from_error "
+            "is still needed (tests/pipeline/test_ecs_retry.py)"
+        )
+    finally:
+        ecs_shim.install()
 
 
 def test_moto_still_reuses_the_task_token_across_retries(pipeline_factory):

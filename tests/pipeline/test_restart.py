@@ -12,10 +12,15 @@ import sys
 import time
 import urllib.request
 
+import pytest
+
 from cli.demo import _http, _multipart, make_test_clip
 from localcloud.ports import free_port_pair
 from tests.pipeline.test_failures import _dlq_for
 from tests.test_cli_up import _health
+
+# Boots a local cloud, ffmpeg or servers: `make test` runs these after the quick ones.
+pytestmark = pytest.mark.slow
 
 POLICY = {
     "VIDPIPE_MIN_DURATION_SECONDS": "1",

@@ -124,6 +124,20 @@ class RecordingMocks(pulumi.runtime.Mocks):
             repository = inputs["tags"][0].rsplit(":", 1)[0]
             digest = "sha256:" + "ab" * 32
             computed = {"digest": digest, "ref": f"{repository}@{digest}"}
+        elif typ == "aws:cloudwatch/eventBus:EventBus":
+            computed = {
+                "arn": _arn("events", f"event-bus/{inputs['name']}"),
+                "name": inputs["name"],
+            }
+        elif typ == "aws:cloudwatch/eventRule:EventRule":
+            bus = inputs.get("eventBusName", "default")
+            computed = {"arn": _arn("events", f"rule/{bus}/{name}"), "name": name}
+        elif typ == "aws:cloudwatch/eventConnection:EventConnection":
+            computed = {"arn": _arn("events", f"connection/{name}/abcd")}
+        elif typ == "aws:cloudwatch/eventApiDestination:EventApiDestination":
+            computed = {"arn": _arn("events", f"api-destination/{name}/abcd")}
+        elif typ == "aws:iam/policy:Policy":
+            computed = {"arn": f"arn:aws:iam::{ACCOUNT}:policy/{name}", "name": name}
         elif typ == "random:index/randomPassword:RandomPassword":
             computed = {"result": "p" * int(inputs["length"])}
         self.resources.append(Recorded(typ, name, inputs, computed))
@@ -212,10 +226,15 @@ class Stack:
         return policy
 
 
-def run_program(config: dict[str, str] | None = None) -> Stack:
+# Every stack needs an explicit answer on HTTPS: the default one is built with plain HTTP allowed.
+BASE_CONFIG = {"allowHttp": "true"}
+
+
+def run_program(config: dict[str, str] | None = None, *, base: bool = True) -> Stack:
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="vidpipe", stack=STACK, preview=False)
-    pulumi.runtime.set_all_config({f"vidpipe:{k}": str(v) for k, v in (config or {}).items()})
+    values = {**(BASE_CONFIG if base else {}), **(config or {})}
+    pulumi.runtime.set_all_config({f"vidpipe:{k}": str(v) for k, v in values.items()})
     exports: dict[str, Any] = {}
     resolved: dict[str, Any] = {}
     real_export = pulumi.export
@@ -260,4 +279,13 @@ TUNED = {
     "logRetentionDays": 90,
     "jobsOldestMessageAlarmSeconds": 600,
     "api5xxAlarmThreshold": 12,
+    "allowHttp": False,
+    "dbDeletionProtection": False,
+    "dbPoolSize": 4,
+    "dbMaxOverflow": 6,
+    "stateMachineLogLevel": "ALL",
+    "stateMachineLogExecutionData": True,
+    "webhookUrl": "https://hooks.example.com/vidpipe",
+    "webhookAuthHeader": "X-Hook-Secret",
+    "apiBaseUrl": "https://videos.example.com",
 }

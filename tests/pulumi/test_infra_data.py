@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import json
 
-from .harness import Stack
+from sqlalchemy.engine import make_url
+
+from .harness import REPO, Stack, example_config
+
+# AWS's published trust store for RDS, fetched into the images at build time.
+RDS_TRUST_STORE = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
 
 SECRET_ENV = {"VIDPIPE_DATABASE_PASSWORD", "VIDPIPE_JWT_SECRET"}
 
@@ -68,14 +73,41 @@ def test_tasks_get_secrets_only_through_the_ecs_secrets_field(stack):
         assert not any(value in definitions for value in values), f"secret value in {task}"
 
 
-def test_database_url_carries_no_password(stack):
+def test_database_url_carries_no_password_and_verifies_the_server(stack):
     (db,) = stack.of_type("aws:rds/instance:Instance")
     for task in ("vidpipe-api", "vidpipe-poller"):
         env = {e["name"]: e["value"] for e in stack.container(task)["environment"]}
-        assert (
-            env["VIDPIPE_DATABASE_URL"]
-            == f"postgresql+psycopg://vidpipe@{db.outputs['address']}:5432/vidpipe"
+        url = make_url(env["VIDPIPE_DATABASE_URL"])
+        assert (url.drivername, url.username, url.password) == (
+            "postgresql+psycopg",
+            "vidpipe",
+            None,
         )
+        assert (url.host, url.port, url.database) == (db.outputs["address"], 5432, "vidpipe")
+        assert url.query["sslmode"] == "verify-full"
+        # The CA bundle the images carry, where libpq is told to find it.
+        for dockerfile in ("Dockerfile.api", "Dockerfile.job"):
+            text = (REPO / dockerfile).read_text()
+            assert f"{RDS_TRUST_STORE} {url.query['sslrootcert']}" in text, dockerfile
+            assert f"ENV PGSSLROOTCERT={url.query['sslrootcert']}" in text, dockerfile
+
+
+def test_rds_keeps_deletion_protection_and_a_final_snapshot_by_default(configured):
+    stack, cfg = configured
+    (db,) = stack.of_type("aws:rds/instance:Instance")
+    assert db.inputs["deletionProtection"] is cfg["dbDeletionProtection"]
+    assert db.inputs["skipFinalSnapshot"] is False
+    assert db.inputs["finalSnapshotIdentifier"] == "vidpipe-test-final"
+    assert example_config()["dbDeletionProtection"] is True
+
+
+def test_replies_queue_keeps_answers_five_minutes(stack):
+    replies = stack.one("aws:sqs/queue:Queue", "vidpipe-replies").inputs
+    assert replies["messageRetentionSeconds"] == 300
+    assert replies["sqsManagedSseEnabled"] is True
+    poller = {e["name"]: e["value"] for e in stack.container("vidpipe-poller")["environment"]}
+    url = stack.one("aws:sqs/queue:Queue", "vidpipe-replies").outputs["url"]
+    assert poller["VIDPIPE_REPLIES_QUEUE_URL"] == url == stack.outputs["repliesQueueUrl"]
 
 
 def test_bucket_is_private_blocked_and_encrypted(stack):

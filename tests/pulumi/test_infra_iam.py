@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from .harness import ACCOUNT, Stack
 
 # The only actions allowed on "Resource": "*", each because AWS offers no resource-level
@@ -67,9 +65,13 @@ def executions(stack: Stack) -> str:
     return state_machine(stack).replace(":stateMachine:", ":execution:") + ":*"
 
 
-def test_every_role_has_exactly_one_inline_policy_and_no_managed_policies(stack):
+def test_every_role_has_exactly_one_inline_policy_and_no_managed_policies(stack, tuned_stack):
     roles = stack.of_type("aws:iam/role:Role")
     assert sorted(r.name for r in roles) == sorted(ROLES)
+    # The webhook's delivery role exists only when a webhook is configured.
+    assert sorted(r.name for r in tuned_stack.of_type("aws:iam/role:Role")) == sorted(
+        [*ROLES, "vidpipe-webhook"]
+    )
     for role in roles:
         assert not role.inputs.get("managedPolicyArns"), role.name
         assert len(stack.role_policies(role.name)) == 1, role.name
@@ -77,7 +79,10 @@ def test_every_role_has_exactly_one_inline_policy_and_no_managed_policies(stack)
 
 
 def test_no_wildcard_actions_anywhere(stack):
-    for policy in stack.of_type("aws:iam/rolePolicy:RolePolicy"):
+    documents = stack.of_type("aws:iam/rolePolicy:RolePolicy") + stack.of_type(
+        "aws:iam/policy:Policy"
+    )
+    for policy in documents:
         for action, _ in grants(policy.json("policy")):
             assert "*" not in action, (policy.name, action)
 
@@ -134,6 +139,10 @@ def test_poller_task_policy(stack):
     expected = {(a, queue(stack, "jobs")) for a in consume | {"sqs:SendMessage"}}
     expected |= {(a, queue(stack, "status")) for a in consume}
     expected |= {
+        ("sqs:SendMessage", queue(stack, "dlq")),
+        ("sqs:SendMessage", queue(stack, "replies")),
+    }
+    expected |= {
         (a, state_machine(stack)) for a in ("states:StartExecution", "states:ListExecutions")
     }
     expected |= {
@@ -148,11 +157,48 @@ def test_poller_task_policy(stack):
 def test_transcode_task_policy(stack):
     assert grants(stack.role_policy("vidpipe-transcode-task")) == {
         ("s3:GetObject", f"{BUCKET}/uploads/*"),
+        ("s3:ListBucket", BUCKET),
         ("s3:PutObject", f"{BUCKET}/processed/*"),
         ("s3:AbortMultipartUpload", f"{BUCKET}/processed/*"),
+        ("sqs:SendMessage", queue(stack, "status")),
         ("states:SendTaskSuccess", state_machine(stack)),
         ("states:SendTaskFailure", state_machine(stack)),
         ("states:SendTaskHeartbeat", state_machine(stack)),
+    }
+
+
+def test_transcode_lists_only_uploads_so_a_missing_input_is_404(stack):
+    policy = stack.role_policy("vidpipe-transcode-task")
+    (listing,) = [s for s in policy["Statement"] if "s3:ListBucket" in s["Action"]]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["uploads/*"]}}
+
+
+def test_operators_policy_has_exactly_what_the_operator_commands_need(stack):
+    (policy,) = stack.of_type("aws:iam/policy:Policy")
+    assert stack.outputs["operatorsPolicyArn"] == policy.outputs["arn"]
+    consume = {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+    }
+    expected = {("states:ListExecutions", state_machine(stack))}
+    expected |= {
+        (a, executions(stack)) for a in ("states:DescribeExecution", "states:GetExecutionHistory")
+    }
+    # Commands (video.retry) go to the status queue, which the poller consumes.
+    expected |= {("sqs:SendMessage", queue(stack, "status"))}
+    expected |= {(a, queue(stack, q)) for a in consume for q in ("replies", "dlq")}
+    assert grants(policy.json("policy")) == expected
+
+
+def test_webhook_role_may_only_invoke_its_api_destination(tuned_stack):
+    (destination,) = tuned_stack.of_type("aws:cloudwatch/eventApiDestination:EventApiDestination")
+    (role,) = [r for r in tuned_stack.of_type("aws:iam/role:Role") if r.name == "vidpipe-webhook"]
+    (statement,) = role.json("assumeRolePolicy")["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert grants(tuned_stack.role_policy("vidpipe-webhook")) == {
+        ("events:InvokeApiDestination", destination.outputs["arn"])
     }
 
 
@@ -188,8 +234,37 @@ def test_task_definitions_use_their_own_roles(stack):
         )
 
 
-def test_policies_are_valid_json_documents(stack):
-    for policy in stack.of_type("aws:iam/rolePolicy:RolePolicy"):
-        document = json.loads(policy.inputs["policy"])
-        assert document["Version"] == "2012-10-17"
-        assert all({"Effect", "Action", "Resource"} <= s.keys() for s in document["Statement"])
+def test_policy_names_come_from_the_component_name():
+    from vidpipe_infra.iam import Roles
+
+    import pulumi
+
+    from .harness import RecordingMocks
+
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="vidpipe", stack="test", preview=False)
+
+    @pulumi.runtime.test
+    def build():
+        roles = Roles("blue")
+        roles.allow_state_machine(
+            task_definition_family_arn="arn:aws:ecs:r:1:task-definition/f",
+            cluster_arn="arn:aws:ecs:r:1:cluster/c",
+            status_queue_arn="arn:aws:sqs:r:1:s",
+            dlq_arn="arn:aws:sqs:r:1:d",
+            event_bus_arn="arn:aws:events:r:1:event-bus/b",
+        )
+        return roles.operators(
+            state_machine_arn="arn:aws:states:r:1:stateMachine:m",
+            status_queue_arn="arn:aws:sqs:r:1:s",
+            replies_queue_arn="arn:aws:sqs:r:1:r",
+            dlq_arn="arn:aws:sqs:r:1:d",
+        ).arn
+
+    build()
+    policies = {
+        r.name
+        for r in mocks.resources
+        if r.type in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
+    }
+    assert policies == {"blue-states-policy", "blue-operators"}

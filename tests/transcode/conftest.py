@@ -31,7 +31,7 @@ def _require_ffmpeg():
 
 def small_policy(**overrides) -> TranscodeSettings:
     """The platform policy scaled down so that short, small clips are valid inputs."""
-    values = dict(min_duration_seconds=2, min_height=360, ffmpeg_timeout_min_seconds=60)
+    values = {"min_duration_seconds": 2, "min_height": 360, "ffmpeg_timeout_min_seconds": 60}
     values.update(overrides)
     return TranscodeSettings(**values)
 

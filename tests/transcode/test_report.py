@@ -16,6 +16,8 @@ from moto import mock_aws
 from jobs.transcode import Transient, run_job, storage
 from jobs.transcode.report import Heartbeat, Reporter, TaskAbandoned
 from jobs.transcode.runner import Cancellation
+from localcloud import ecs_shim
+from poller.status import reason_for
 
 from .conftest import small_policy
 
@@ -30,6 +32,14 @@ RESULT_KEYS = {
     "size_bytes",
     "ffmpeg_wall_seconds",
     "ffmpeg_cpu_seconds",
+    # The run's cost figures (jobs/transcode/usage.py).
+    "wall_seconds",
+    "cpu_seconds",
+    "peak_memory_mb",
+    "input_bytes",
+    "output_bytes",
+    "task_vcpu",
+    "task_memory_gb",
 }
 
 
@@ -92,8 +102,13 @@ def cloud(monkeypatch):
         monkeypatch.setenv(name, value)
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):  # never a real endpoint or account
         monkeypatch.delenv(name, raising=False)
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        yield Cloud()
+    # The local cloud's moto fixes: its SendTaskFailure keeps the `cause` (the player's reason).
+    ecs_shim.install()
+    try:
+        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+            yield Cloud()
+    finally:
+        ecs_shim.uninstall()
 
 
 def job_settings(token: str, key: str, video_id: str = "v1"):
@@ -127,15 +142,23 @@ def test_success_uploads_and_reports_the_result(cloud, inputs):
     assert poster["ContentType"] == "image/jpeg" and poster["Body"].read(3) == b"\xff\xd8\xff"
 
 
-@pytest.mark.parametrize("upload", ["random_bytes", None])
-def test_invalid_input_is_reported_as_a_typed_failure(cloud, inputs, upload):
+@pytest.mark.parametrize(
+    "upload, reason",
+    [
+        ("random_bytes", "the file could not be read as a video"),
+        (None, "the uploaded file was not found"),
+    ],
+)
+def test_invalid_input_is_reported_as_a_typed_failure(cloud, inputs, upload, reason):
     if upload:
         cloud.s3.upload_file(str(getattr(inputs, upload)), BUCKET, "uploads/v2.mp4")
     arn, token = cloud.start("v2-1")
     assert run_job(job_settings(token, "uploads/v2.mp4", "v2")) == 0  # reported: exit 0
     desc = cloud.finished(arn)
     assert desc["status"] == "FAILED"
-    assert desc["error"] == "Transcode.InvalidInput"  # moto drops `cause`: not asserted
+    assert desc["error"] == "Transcode.InvalidInput"
+    # What the player reads: the poller turns the reported error into it.
+    assert reason_for({"Error": desc["error"], "Cause": desc["cause"]}).startswith(reason)
     assert "Contents" not in cloud.s3.list_objects_v2(Bucket=BUCKET, Prefix="processed/")
 
 
@@ -183,8 +206,7 @@ def test_heartbeats_keep_a_long_task_alive(cloud):
 
 def test_without_heartbeats_the_state_gives_up_and_the_job_stops(cloud):
     arn, token = cloud.start("v6-1")
-    time.sleep(HEARTBEAT_SECONDS * 1.3)
-    desc = cloud.finished(arn)
+    desc = cloud.finished(arn, timeout=HEARTBEAT_SECONDS * 10)
     # moto reports heartbeat expiry as States.Timeout (AWS: States.HeartbeatTimeout).
     assert desc["status"] == "FAILED" and desc["error"] in (
         "States.Timeout",

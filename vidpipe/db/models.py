@@ -9,9 +9,11 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Enum,
     Float,
@@ -23,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -74,6 +77,8 @@ class User(Base):
     city_key: Mapped[str] = mapped_column(String(100))
     country: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Operators see the console (web app); granted by the CLI, never through the public API.
+    is_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     # Ranking aggregates, maintained with the votes and the processed transitions.
     public_videos: Mapped[int] = mapped_column(Integer, default=0)
@@ -90,7 +95,10 @@ class User(Base):
     # public video are ranked; a zero-vote group has NULL first_vote_at throughout, so NULL
     # ordering never matters. Partial indexes keep unranked sign-ups out.
     _ranking_order = (votes_received.desc(), "first_vote_at", "first_name", "last_name", "id")
-    _ranked_only = {"postgresql_where": public_videos > 0, "sqlite_where": public_videos > 0}
+    _ranked_only: dict[str, Any] = {
+        "postgresql_where": public_videos > 0,
+        "sqlite_where": public_videos > 0,
+    }
     __table_args__ = (
         Index("ix_users_ranking", *_ranking_order, **_ranked_only),
         Index("ix_users_city_ranking", "city_key", *_ranking_order, **_ranked_only),
@@ -123,6 +131,9 @@ class Video(Base):
     error: Mapped[str | None] = mapped_column(Text)
     duration_seconds: Mapped[float | None] = mapped_column(Float)
     ffmpeg_wall_seconds: Mapped[float | None] = mapped_column(Float)
+    # The current attempt's transcode progress, 0..100 (video.progress messages); NULL until the
+    # job reports some, and again when a new attempt starts.
+    progress: Mapped[int | None] = mapped_column(Integer)
     votes: Mapped[int] = mapped_column(BigInteger, default=0)
 
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -157,4 +168,56 @@ class Vote(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "video_id", name="uq_votes_user_video"),
         Index("ix_votes_video", "video_id"),
+    )
+
+
+class LoginThrottle(Base):
+    """Failed sign-in attempts per account or client address, shared by every API task.
+
+    `key` is a SHA-256 of the kind and the value ("account:<email>", "address:<ip>") so no raw
+    email or address is stored and the key length is bounded.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column()
+    blocked_until: Mapped[datetime | None] = mapped_column()
+
+
+class VideoRun(Base):
+    """One processing attempt that ended (processed or failed) and what it cost.
+
+    Written by the poller with the final status. No foreign key to videos: a deleted video's
+    runs were still paid for, and the console's cost per day must keep counting them. The
+    resource figures come from the job's result, so a failed run has none.
+    """
+
+    __tablename__ = "video_runs"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    video_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    attempt: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # processed | failed
+    started_at: Mapped[datetime | None] = mapped_column()  # the attempt became `processing`
+    finished_at: Mapped[datetime] = mapped_column(default=utcnow)
+    wall_seconds: Mapped[float | None] = mapped_column(Float)
+    cpu_seconds: Mapped[float | None] = mapped_column(Float)
+    peak_memory_mb: Mapped[float | None] = mapped_column(Float)
+    input_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    output_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    task_vcpu: Mapped[float | None] = mapped_column(Float)
+    task_memory_gb: Mapped[float | None] = mapped_column(Float)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+
+    @property
+    def processing_seconds(self) -> float | None:
+        if self.started_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    __table_args__ = (
+        UniqueConstraint("video_id", "attempt", name="uq_video_runs_attempt"),
+        Index("ix_video_runs_finished", "finished_at"),
     )

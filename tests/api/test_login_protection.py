@@ -1,0 +1,174 @@
+"""Login throttling (per account, per client address, shared through the database), the
+password policy, and what sign-up reveals."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from api.main import create_app
+from vidpipe import login_throttle, users
+from vidpipe.db.models import LoginThrottle, utcnow
+from vidpipe.security import common_passwords
+
+SIGNUP = {
+    "first_name": "Ana",
+    "last_name": "Perez",
+    "email": "ana@example.com",
+    "password1": "long-enough",
+    "password2": "long-enough",
+    "city": "Bogota",
+    "country": "CO",
+}
+
+
+@pytest.fixture(autouse=True)
+def long_blocks(monkeypatch):
+    """Blocks of a minute and more, so none runs out while a slow machine runs the test; time
+    passing is simulated by `_time_passes` (no sleeps, no clock in the assertions)."""
+    for name in ("ACCOUNT", "ADDRESS"):
+        limits = getattr(login_throttle, name)
+        monkeypatch.setattr(
+            login_throttle, name, dataclasses.replace(limits, base_seconds=60, max_seconds=3600)
+        )
+
+
+def _login(client, email="ana@example.com", password="long-enough", path="/api/auth/login"):
+    return client.post(path, json={"email": email, "password": password})
+
+
+def _time_passes(db):
+    """Every block has run out (instead of sleeping through it)."""
+    db.execute(update(LoginThrottle).values(blocked_until=utcnow()))
+    db.commit()
+
+
+def test_guessing_one_account_is_throttled_then_the_right_password_waits(client, db):
+    assert client.post("/api/auth/signup", json=SIGNUP).status_code == 201
+    answers = [_login(client, password=f"guess-{i}") for i in range(30)]
+    codes = [answer.status_code for answer in answers]
+    assert codes[:5] == [401] * 5
+    assert set(codes[5:]) == {429}, codes
+    blocked = answers[5]
+    assert int(blocked.headers["Retry-After"]) >= 1
+    assert "too many sign-in attempts" in blocked.json()["detail"]
+    right = _login(client)
+    assert right.status_code == 429  # not even the right password while blocked
+
+    _time_passes(db)
+    assert _login(client).status_code == 200
+    # Success forgives the account: the owner has their free attempts again.
+    assert [_login(client, password="typo-typo").status_code for _ in range(5)] == [401] * 5
+
+
+def test_the_delay_doubles_after_each_further_failure(client, db):
+    assert client.post("/api/auth/signup", json=SIGNUP).status_code == 201
+    waits = []
+    for _ in range(4):
+        for _ in range(10):
+            answer = _login(client, password="wrong-wrong")
+            if answer.status_code == 429:
+                waits.append(int(answer.headers["Retry-After"]))
+                break
+        _time_passes(db)
+    assert len(waits) == 4
+    assert waits[1] >= 2 * waits[0] - 1 and waits[3] >= 2 * waits[2] - 1, waits
+
+
+def test_the_session_endpoint_shares_the_throttle(client):
+    assert client.post("/api/auth/signup", json=SIGNUP).status_code == 201
+    for _ in range(5):
+        assert _login(client, password="wrong-wrong").status_code == 401
+    assert _login(client, path="/api/auth/session").status_code == 429
+
+
+def test_one_address_guessing_many_accounts_is_throttled(client):
+    codes = [_login(client, email=f"who{i}@example.com").status_code for i in range(25)]
+    assert codes[:20] == [401] * 20
+    assert set(codes[20:]) == {429}
+
+
+def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(settings):
+    untrusted = create_app(settings)
+    behind_alb = create_app(settings.model_copy(update={"trusted_proxy_count": 1}))
+    try:
+        with TestClient(untrusted) as client:
+            codes = [
+                client.post(
+                    "/api/auth/login",
+                    json={"email": f"who{i}@example.com", "password": "x"},
+                    headers={"X-Forwarded-For": f"10.0.0.{i}"},
+                ).status_code
+                for i in range(22)
+            ]
+            assert codes[-1] == 429  # a made-up header does not give a fresh address
+        with TestClient(behind_alb) as client:
+            # Behind the ALB, the address it appended (last entry) is the client's.
+            codes = [
+                client.post(
+                    "/api/auth/login",
+                    json={"email": f"other{i}@example.com", "password": "x"},
+                    headers={"X-Forwarded-For": f"6.6.6.6, 10.1.{i}.1"},
+                ).status_code
+                for i in range(22)
+            ]
+            assert set(codes) == {401}, codes
+    finally:
+        untrusted.state.engine.dispose()
+        behind_alb.state.engine.dispose()
+
+
+def test_the_throttle_holds_across_api_tasks(settings):
+    first, second = create_app(settings), create_app(settings)
+    try:
+        with TestClient(first) as one, TestClient(second) as two:
+            assert one.post("/api/auth/signup", json=SIGNUP).status_code == 201
+            for _ in range(5):
+                assert _login(one, password="wrong-wrong").status_code == 401
+            assert _login(two).status_code == 429
+    finally:
+        first.state.engine.dispose()
+        second.state.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("password", "most common"),
+        ("12345678", "most common"),
+        ("Password1", "most common"),
+        ("iloveyou", "most common"),
+        ("        ", "only spaces"),
+        ("\u3000" * 8, "only spaces"),
+    ],
+)
+def test_common_and_blank_passwords_are_refused(client, password, reason):
+    body = {**SIGNUP, "password1": password, "password2": password}
+    response = client.post("/api/auth/signup", json=body)
+    assert response.status_code == 400
+    assert reason in response.json()["detail"]
+    assert "password1" in response.json()["detail"]
+
+
+def test_the_bundled_list_is_the_20k_list():
+    listed = common_passwords()
+    assert len(listed) > 19_000
+    assert {"qwerty123", "football", "sunshine"} <= listed
+
+
+def test_a_taken_email_costs_the_same_hash_and_counts_against_the_address(client, monkeypatch):
+    hashed = []
+    real_hash = users.hash_password
+    monkeypatch.setattr(users, "hash_password", lambda p: hashed.append(p) or real_hash(p))
+    assert client.post("/api/auth/signup", json=SIGNUP).status_code == 201
+    taken = client.post("/api/auth/signup", json=SIGNUP)
+    assert taken.status_code == 400
+    assert taken.json()["detail"] == "an account with this email already exists"
+    assert len(hashed) == 2  # the taken email was not answered before the hash
+    codes = [client.post("/api/auth/signup", json=SIGNUP).status_code for _ in range(25)]
+    assert 429 in codes  # probing emails in bulk is throttled like guessing passwords
+    fresh = {**SIGNUP, "email": "new@example.com"}
+    assert client.post("/api/auth/signup", json=fresh).status_code == 429

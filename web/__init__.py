@@ -1,0 +1,1 @@
+"""The web app's pages and static files (a package so that `pip install .` ships them)."""
