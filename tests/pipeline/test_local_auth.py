@@ -15,6 +15,9 @@ from botocore.exceptions import ClientError
 from localcloud import auth
 from vidpipe import storage
 
+# Boots a local cloud: `make test` runs these after the quick ones.
+pytestmark = pytest.mark.slow
+
 
 def _get(url: str) -> tuple[int, bytes]:
     try:
