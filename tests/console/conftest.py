@@ -28,6 +28,7 @@ upload = api_fixtures.upload
 stack_env = web_fixtures.stack_env
 web_stack = web_fixtures.web_stack
 browser = web_fixtures.browser
+expected_console_errors = web_fixtures.expected_console_errors
 new_page = web_fixtures.new_page
 clips = web_fixtures.clips
 screenshot = web_fixtures.screenshot
