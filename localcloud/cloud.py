@@ -24,10 +24,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from moto.server import ThreadedMotoServer
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from sqlalchemy import Engine
+from werkzeug.serving import make_server
 
-from localcloud import ecs_shim, secrets
+from localcloud import auth, ecs_shim, secrets
 from localcloud import events as local_events
 from localcloud.persist import BucketMirror, Mirrors, QueueMirror
 from localcloud.runner import LocalFargateRunner
@@ -51,8 +57,8 @@ LOCAL_REGION = "us-east-1"
 LOCAL_ACCOUNT = (
     "123456789012"  # moto's default account, the one its Step Functions interpreter uses
 )
-# Moto accepts any credentials; these keep boto3 from looking for real ones.
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+# The stack's credentials (random per data directory): the only ones the local AWS accepts.
+CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
 CLUSTER_NAME = "vidpipe"
 TRANSCODE_FAMILY = "vidpipe-transcode"
@@ -83,6 +89,23 @@ def enable_step_functions_execution() -> dict | None:
     previous = default_user_config.get("stepfunctions")
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
     return previous
+
+
+class GuardedMotoServer(ThreadedMotoServer):
+    """moto's threaded server, behind `auth.SigV4Guard` (requests signed with the stack's
+    credentials only)."""
+
+    def __init__(self, credentials: auth.StackCredentials, **kwargs):
+        super().__init__(**kwargs)
+        self._credentials = credentials
+
+    def _server_entry(self) -> None:  # ThreadedMotoServer's, with the guard around the app
+        app = auth.SigV4Guard(DomainDispatcherApplication(create_backend_app), self._credentials)
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 class LocalCloud:
@@ -139,7 +162,8 @@ class LocalCloud:
         self.forwarder: local_events.WebhookForwarder | None = None
         self.stop_seconds = stop_seconds
         self.task_stop_grace_seconds = task_stop_grace_seconds
-        self._server: ThreadedMotoServer | None = None
+        self._server: GuardedMotoServer | None = None
+        self._undo_interpreter_credentials: Callable[[], None] | None = None
         self._holds_lock = False
         self._previous_sfn_config: dict | None = None
         self._engine: Engine | None = None
@@ -167,13 +191,17 @@ class LocalCloud:
             os.environ["MOTO_PORT"] = str(self.port)
             self._previous_sfn_config = enable_step_functions_execution()
             ecs_shim.install()
-            self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+            credentials = auth.load_or_create(self.data_dir)
+            self._undo_interpreter_credentials = auth.sign_interpreter_with(credentials)
+            self._server = GuardedMotoServer(
+                credentials, ip_address=self.host, port=self.port, verbose=False
+            )
             self._server.start()
             self._reset_moto()
             self.env = {
                 "AWS_ENDPOINT_URL": self.endpoint_url,
                 "AWS_DEFAULT_REGION": LOCAL_REGION,
-                **LOCAL_CREDENTIALS,
+                **credentials.env(),
                 "VIDPIPE_BUCKET": "vidpipe-media",
             }
             os.environ.update(self.env)
@@ -317,16 +345,18 @@ class LocalCloud:
 
     def task_local_env(self) -> dict[str, str]:
         """What a task needs to reach the local AWS (in Fargate: the task role and the region)."""
-        return {
-            k: self.env[k] for k in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", *LOCAL_CREDENTIALS)
-        }
+        return {k: self.env[k] for k in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", *CREDENTIAL_ENV)}
 
     def write_env_file(self, settings) -> Path:
         """DATA_DIR/local.env: what the operator commands need to reach this stack
         (`vidpipe history --env-file data/local.env ...`, or `set -a; . data/local.env`)."""
         path = self.data_dir / "local.env"
         values = {**self.env, "VIDPIPE_DATABASE_URL": settings.database_url}
-        path.write_text("".join(f"{k}={v}\n" for k, v in sorted(values.items())))
+        text = "".join(f"{k}={v}\n" for k, v in sorted(values.items()))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the secret
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o600)  # also when it existed before with wider permissions
         return path
 
     def start_workers(self, settings, *, redrive: bool = True) -> None:
@@ -427,6 +457,9 @@ class LocalCloud:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self._undo_interpreter_credentials is not None:
+            self._undo_interpreter_credentials()
+            self._undo_interpreter_credentials = None
         if self._holds_lock:
             from moto.core.config import default_user_config
             from moto.moto_api import state_manager

@@ -95,14 +95,12 @@ def _rankings_query(columns, city: str | None, page: int, page_size: int):
     return query.offset((page - 1) * page_size).limit(page_size)
 
 
-def rankings(session: Session, *, city: str | None, page: int, page_size: int) -> list[User]:
-    """Players with a public video, by total votes; ties: earlier first vote, then name."""
-    return list(session.scalars(_rankings_query((User,), city, page, page_size)))
+def rankings(session: Session, *, city: str | None, page: int, page_size: int):
+    """Players with a public video, by total votes; ties: earlier first vote, then name.
 
-
-def ranking_rows(session: Session, *, city: str | None, page: int, page_size: int):
-    """`rankings` as plain rows (first_name, last_name, city, votes_received): same statement
-    shape and index, no ORM objects."""
+    Plain rows (first_name, last_name, city, votes_received), not ORM objects: the API renders
+    only these four columns.
+    """
     columns = (User.first_name, User.last_name, User.city, User.votes_received)
     return session.execute(_rankings_query(columns, city, page, page_size)).all()
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, SessionDep, SettingsDep, parse_video_id
+from api.schemas import ErrorOut, error_responses
 from vidpipe import aws, dlq, executions, history, operations, runs
 from vidpipe.contracts import DlqEntry, parse_execution_name
 from vidpipe.db.models import User, Video, VideoStatus
@@ -33,7 +34,18 @@ def operator(user: CurrentUser) -> User:
     return user
 
 
-router = APIRouter(prefix="/api/console", tags=["console"], dependencies=[Depends(operator)])
+router = APIRouter(
+    prefix="/api/console",
+    tags=["console"],
+    dependencies=[Depends(operator)],
+    responses={
+        **error_responses(401, 503),
+        403: {
+            "model": ErrorOut,
+            "description": "Not an operator, or a cookie-authenticated change without X-CSRF: 1",
+        },
+    },
+)
 
 ExecutionStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
 
@@ -104,7 +116,7 @@ def list_executions(
     return items, page.get("nextToken")
 
 
-@router.get("/executions", response_model=ExecutionPage)
+@router.get("/executions", response_model=ExecutionPage, responses=error_responses(400, 404))
 async def executions_list(
     session: SessionDep,
     settings: SettingsDep,
@@ -144,7 +156,7 @@ def execution_detail(name: str, settings: Settings) -> dict[str, Any]:
     }
 
 
-@router.get("/executions/{name}")
+@router.get("/executions/{name}", responses=error_responses(404))
 async def execution_get(name: str, session: SessionDep, settings: SettingsDep):
     """One execution: its summary (with error and cause), the state machine definition it ran
     (to draw the graph from), the path it took and where it failed, and its timeline (the rows of
@@ -234,7 +246,7 @@ async def queues(session: SessionDep, settings: SettingsDep):
     return {"queues": depths, "running": await run_in_threadpool(running_jobs, session)}
 
 
-@router.get("/stats")
+@router.get("/stats", responses=error_responses(400))
 async def stats(
     session: SessionDep,
     hours: Annotated[int, Query(ge=1, le=24 * 7)] = 24,
@@ -262,7 +274,9 @@ class ActionOut(BaseModel):
     message: str
 
 
-@router.post("/videos/{video_id}/retry", response_model=ActionOut)
+@router.post(
+    "/videos/{video_id}/retry", response_model=ActionOut, responses=error_responses(400, 404)
+)
 async def retry(video_id: str, session: SessionDep, settings: SettingsDep):
     """A new attempt of a failed video, as `vidpipe retry VIDEO_ID` does (the DLQ message stays
     until a redrive finds it settled). 404 unknown video; 400 when it cannot be retried now."""
@@ -282,7 +296,7 @@ class RedriveIn(BaseModel):
     video_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
 
 
-@router.post("/dlq/redrive", response_model=ActionOut)
+@router.post("/dlq/redrive", response_model=ActionOut, responses=error_responses(400, 413))
 async def redrive(body: RedriveIn, request: Request, settings: SettingsDep):
     """`vidpipe dlq redrive`: a new attempt per failed (or never started) video in the DLQ; the
     messages of videos gone, processed or already retried are removed."""

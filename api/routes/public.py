@@ -242,7 +242,7 @@ def vote(video_id: str, user: CurrentUser, session: SessionDep, request: Request
 
 def _ranking_rows(paging: Paging):
     def read(session) -> list[dict[str, Any]]:
-        rows = voting.ranking_rows(
+        rows = voting.rankings(
             session, city=paging.city, page=paging.page, page_size=paging.page_size
         )
         first = (paging.page - 1) * paging.page_size

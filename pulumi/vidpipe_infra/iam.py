@@ -88,7 +88,13 @@ def states_trust(partition: str, region: str, account: str) -> dict:
 # --- permission policies -------------------------------------------------------------------------
 
 
-def api_task_policy(bucket_arn: str, jobs_queue_arn: str, state_machine_arn: str) -> dict:
+def api_task_policy(
+    bucket_arn: str,
+    jobs_queue_arn: str,
+    status_queue_arn: str,
+    dlq_arn: str,
+    state_machine_arn: str,
+) -> dict:
     return _policy(
         # Streamed (multipart) uploads of originals, presigned GETs, removal on delete.
         _statement(
@@ -106,12 +112,33 @@ def api_task_policy(bucket_arn: str, jobs_queue_arn: str, state_machine_arn: str
             [bucket_arn],
             Condition={"StringLike": {"s3:prefix": [f"{PROCESSED_PREFIX}*"]}},
         ),
-        # Publish jobs; GetQueueAttributes is the /api/health queue check.
+        # Publish jobs (uploads, the console's retry); GetQueueAttributes is the /api/health
+        # check and the console's queue depths.
         _statement("JobsQueue", ["sqs:SendMessage", "sqs:GetQueueAttributes"], [jobs_queue_arn]),
-        # Read execution history; StopExecution when a video is deleted mid-pipeline.
+        _statement("QueueDepths", ["sqs:GetQueueAttributes"], [status_queue_arn]),
+        # The operators' console lists, releases and removes DLQ messages (its redrive).
+        _statement(
+            "DeadLetters",
+            [
+                "sqs:ReceiveMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+            ],
+            [dlq_arn],
+        ),
+        # The console's list of runs.
+        _statement("ListRuns", ["states:ListExecutions"], [state_machine_arn]),
+        # Read execution history (players' and the console's); StopExecution when a video is
+        # deleted mid-pipeline.
         _statement(
             "Executions",
-            ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"],
+            [
+                "states:DescribeExecution",
+                "states:DescribeStateMachineForExecution",
+                "states:GetExecutionHistory",
+                "states:StopExecution",
+            ],
             [execution_arns(state_machine_arn)],
         ),
     )
@@ -384,9 +411,9 @@ class Roles(pulumi.ComponentResource):
             self._attach(
                 f"{self._name}-api-task-policy",
                 self.api_task,
-                all_(bucket_arn, jobs_queue_arn, state_machine_arn).apply(
-                    lambda v: api_task_policy(*v)
-                ),
+                all_(
+                    bucket_arn, jobs_queue_arn, status_queue_arn, dlq_arn, state_machine_arn
+                ).apply(lambda v: api_task_policy(*v)),
             )
         )
         attached.append(

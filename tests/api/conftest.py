@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 from api.main import create_app
 from vidpipe import aws, videos
 from vidpipe.db.migrate import upgrade_to_head
-from vidpipe.db.models import Base
+from vidpipe.db.models import Base, User
 from vidpipe.settings import Settings
+from vidpipe.users import city_key
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -206,6 +207,40 @@ def process(db, settings):
         }
         assert videos.mark_processed(db, vid, 1, result, settings)
         db.commit()
+
+    return do
+
+
+@pytest.fixture
+def seed_public_video(db, settings):
+    """A player with one processed video, written through the ORM: no signup, no argon2, no
+    upload (for tests that need many players and only read the public lists)."""
+
+    def do(first: str, last: str = "Player", city: str = "Bogota") -> uuid.UUID:
+        owner = User(
+            first_name=first,
+            last_name=last,
+            email=f"{uuid.uuid4().hex}@example.com",
+            password_hash="not-a-login",
+            city=city,
+            city_key=city_key(city),
+            country="CO",
+        )
+        db.add(owner)
+        db.commit()
+        vid = uuid.uuid4()
+        videos.create_video(
+            db,
+            video_id=vid,
+            owner=owner,
+            title=f"{first}'s drill",
+            key=f"uploads/{vid}.mp4",
+            size=1,
+        )
+        result = {"output_key": f"processed/{vid}/clip.mp4", "poster_key": None}
+        assert videos.mark_processed(db, vid, 1, result, settings)
+        db.commit()
+        return vid
 
     return do
 

@@ -148,8 +148,8 @@ def test_equal_votes_and_first_vote_fall_back_to_name(client, db, make_player, u
     assert names == ["Amy B", "Zed A"]
 
 
-def test_rankings_default_page_size_is_20(client, db, make_player, upload, process):
+def test_rankings_default_page_size_is_20(client, seed_public_video):
     for i in range(21):
-        _public_video(make_player, upload, process, first=f"P{i:02d}")
+        seed_public_video(first=f"P{i:02d}")
     assert len(client.get("/api/public/rankings").json()) == 20
     assert client.get("/api/public/rankings?page=2").json()[0]["position"] == 21

@@ -1,11 +1,14 @@
 import uuid
 
 from botocore.exceptions import EndpointConnectionError
+from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
+from api.main import create_app
 from tests.api.conftest import jobs_messages
 from vidpipe import aws, videos
 from vidpipe.db.models import Video
+from vidpipe.settings import Settings
 
 
 def test_upload_stores_file_writes_row_and_queues_one_message(
@@ -74,14 +77,27 @@ def test_missing_fields_and_wrong_content_type_are_400(client, make_player, mp4_
     _assert_rejected(as_json, "multipart/form-data", settings)
 
 
-def test_upload_over_100_mb_is_rejected_without_being_stored(
-    make_player, upload, mp4_bytes, settings
-):
+def test_the_upload_limit_is_the_contracts_100_mb(settings):
+    assert Settings.model_fields["max_upload_bytes"].default == 100 * 1024 * 1024
+    assert settings.max_upload_bytes == 100 * 1024 * 1024
+
+
+def test_upload_over_the_limit_is_rejected_without_being_stored(make_player, mp4_bytes, settings):
+    # The rule itself at a 1 MiB limit: the same code path as the contract's 100 MB, 100x less
+    # data to send.
+    small = settings.model_copy(update={"max_upload_bytes": 1024 * 1024})
+    app = create_app(small)
     player = make_player()
-    limit = 100 * 1024 * 1024
-    assert settings.max_upload_bytes == limit
-    too_big = mp4_bytes + b"\x00" * (limit + 1 - len(mp4_bytes))
-    _assert_rejected(upload(player, data=too_big), "too large", settings)
+    too_big = mp4_bytes + b"\x00" * (small.max_upload_bytes + 1 - len(mp4_bytes))
+    with TestClient(app) as client:
+        response = client.post(
+            "/api/videos/upload",
+            headers=player.headers,
+            files={"video_file": ("clip.mp4", too_big, "video/mp4")},
+            data={"title": "Crossover drill"},
+        )
+    app.state.engine.dispose()
+    _assert_rejected(response, "too large", settings)
 
 
 def test_declared_oversize_body_is_refused_before_reading(client, make_player, settings):

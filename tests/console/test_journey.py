@@ -1,32 +1,39 @@
 """The operator's journey in a real browser (tests/web's harness: `vidpipe up`, Debian chromium):
 the console, a failed video's graph and timeline, retry from the DLQ until processed, the
-charts and the cost. Screenshots go to $WEB_SCREENSHOTS_DIR (docs/screenshots) when set."""
+charts and the cost. Screenshots go to $WEB_SCREENSHOTS_DIR (docs/screenshots) when set.
+
+The failure is an operator's, not the player's (an unusable upload is rejected without reaching
+the DLQ): the stack's task definition names a watermark logo that is not there yet, so the real
+job fails with Transcode.Failed; the operator puts the logo in place and retries from the DLQ."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 
-import boto3
 import pytest
 from playwright.sync_api import expect
 
 import statemachines
-from tests.web.conftest import PROCESSING_TIMEOUT_S, log_in
+from jobs.transcode.settings import DEFAULT_LOGO
+from tests.web.conftest import LOW_POLICY, PROCESSING_TIMEOUT_S, log_in
 
 pytestmark = pytest.mark.slow
 PROCESSING_MS = PROCESSING_TIMEOUT_S * 1000
 
 
-def _env_file_values(path) -> dict[str, str]:
-    values = {}
-    for line in path.read_text().splitlines():
-        key, sep, value = line.partition("=")
-        if sep and not key.startswith("#"):
-            values[key.removeprefix("export ").strip()] = value.strip()
-    return values
+@pytest.fixture(scope="module")
+def logo_path(tmp_path_factory):
+    """Where the stack's transcode tasks look for the watermark logo (absent at first)."""
+    return tmp_path_factory.mktemp("operator") / "logo.png"
+
+
+@pytest.fixture(scope="module")
+def stack_env(logo_path) -> dict[str, str]:
+    return {**LOW_POLICY, "VIDPIPE_LOGO_PATH": str(logo_path)}
 
 
 def grant_operator(stack, email: str) -> None:
@@ -42,19 +49,6 @@ def grant_operator(stack, email: str) -> None:
     assert email in done.stdout
 
 
-def replace_upload(stack, video_id: str, data: bytes) -> None:
-    """Put a good file where the broken upload was (the stack's S3, through its endpoint)."""
-    env = _env_file_values(stack.env_file)
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
-        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "local"),
-        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "local"),
-    )
-    s3.put_object(Bucket=env["VIDPIPE_BUCKET"], Key=f"uploads/{video_id}.mp4", Body=data)
-
-
 def no_horizontal_scroll(page) -> bool:
     return page.evaluate(
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
@@ -62,11 +56,11 @@ def no_horizontal_scroll(page) -> bool:
 
 
 def test_operator_sees_a_failed_run_and_retries_it_from_the_dlq(
-    new_page, web_stack, clips, screenshot
+    new_page, web_stack, clips, screenshot, logo_path
 ):
     player = web_stack.signup(first="Pat", last="Player")
     operator = web_stack.signup(first="Olga", last="Operator")
-    video_id = web_stack.upload(player, clips["broken"], "Damaged upload")
+    video_id = web_stack.upload(player, clips["good"], "Crossover drill")
     failed = web_stack.wait_status(player, video_id)
     assert failed["status"] == "failed", failed
 
@@ -88,7 +82,7 @@ def test_operator_sees_a_failed_run_and_retries_it_from_the_dlq(
     page.get_by_role("link", name="Executions", exact=True).click()
     page.get_by_label("Status").select_option("FAILED")
     row = page.locator(f'#executions tr[data-execution="{video_id}-1"]')
-    expect(row).to_contain_text("Damaged upload")
+    expect(row).to_contain_text("Crossover drill")
     expect(row).to_contain_text("FAILED")
     row.get_by_role("link", name=f"{video_id}-1").click()
     expect(page).to_have_url(re.compile(rf"#/executions/{video_id}-1$"))
@@ -109,9 +103,10 @@ def test_operator_sees_a_failed_run_and_retries_it_from_the_dlq(
     expect(taken).to_have_count(1)
     expect(page.locator("#failed-state")).to_have_text("Transcode")
     # The timeline: the rows of `vidpipe history`, with the error and its cause.
-    failure = page.locator('#timeline tr[data-event="TaskFailed"]')
+    failure = page.locator('#timeline tr[data-event="TaskFailed"]').last  # retried once
     expect(failure).to_contain_text("Transcode")
-    expect(failure).to_contain_text("Transcode.InvalidInput")
+    expect(failure).to_contain_text("Transcode.Failed")
+    expect(failure).to_contain_text("logo not found")
     expect(page.locator('#timeline tr[data-event="ExecutionFailed"]')).to_be_visible()
     screenshot(page, "console-execution-failed")
 
@@ -120,11 +115,11 @@ def test_operator_sees_a_failed_run_and_retries_it_from_the_dlq(
     assert no_horizontal_scroll(page)
     page.set_viewport_size({"width": 1280, "height": 800})
 
-    # The stored file is repaired; the operator retries the video from the DLQ.
-    replace_upload(web_stack, video_id, clips["good"].read_bytes())
+    # The operator puts the logo in place and retries the video from the DLQ.
+    shutil.copyfile(DEFAULT_LOGO, logo_path)
     page.get_by_role("link", name="Dead-letter queue").click()
     message = page.locator(f'#dlq tr[data-video="{video_id}"]')
-    expect(message).to_contain_text("Transcode.InvalidInput")
+    expect(message).to_contain_text("Transcode.Failed")
     screenshot(page, "console-dlq")
     message.get_by_role("button", name=f"Retry video {video_id}").click()
     expect(page.get_by_role("status")).to_contain_text(f"attempt 2 ({video_id}-2) queued")

@@ -17,7 +17,8 @@ def client(tmp_path_factory):
     from vidpipe.settings import Settings
 
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'console.db'}"
-    return TestClient(create_app(Settings(database_url=url)))
+    secret = "console-page-test-secret-0123456789abcdefgh"
+    return TestClient(create_app(Settings(database_url=url, jwt_secret=secret)))
 
 
 def test_console_page_is_csp_clean_and_everything_it_loads_is_served(client):

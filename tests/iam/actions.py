@@ -16,14 +16,21 @@ from typing import Any
 from tests.iam.policy import Request
 
 # The local cloud's resource names (localcloud/stack.py) -> their role in the stack.
+# The plain names are the in-process moto resources of tests/api and tests/console.
 LOCAL_QUEUES = {
     "vidpipe-jobs": "jobs",
     "vidpipe-status": "status",
     "vidpipe-dlq": "dlq",
     "vidpipe-replies": "replies",
+    "jobs": "jobs",
+    "status": "status",
+    "dlq": "dlq",
 }
-LOCAL_BUCKETS = {"vidpipe-media": "bucket"}
-LOCAL_STATE_MACHINES = {"vidpipe-pipeline": "pipeline"}
+LOCAL_BUCKETS = {"vidpipe-media": "bucket", "test-media": "bucket"}
+LOCAL_STATE_MACHINES = {"vidpipe-pipeline": "pipeline", "pipeline": "pipeline"}
+# Presigned URLs that are built but never fetched, so they need no permission: api/main.py signs
+# this key only to learn the media origin for the Content-Security-Policy.
+PRESIGNED_NOT_FETCHED = {"csp-origin-probe"}
 # Components whose code tells a missing object (404) from a refused one (403): S3 answers 404
 # only to callers that may also list the bucket at that key, so their reads need s3:ListBucket.
 NOT_FOUND_AWARE = {"job"}
@@ -132,6 +139,8 @@ def requests_for_call(call: dict, stack: StackResources) -> list[Request]:
     if (service, operation) in _FREE:
         return []
     if service == "s3":
+        if call.get("presigned") and params.get("Key") in PRESIGNED_NOT_FETCHED:
+            return []
         bucket = stack.bucket_arn(params["Bucket"])
         if operation in _S3_OBJECT:
             key = params["Key"]

@@ -27,6 +27,11 @@ SCENARIOS = (
     "tests/pipeline/test_failures.py::test_deleting_a_processing_video_stops_its_execution",
     "tests/pipeline/test_failures.py::test_sweeper_redrives_a_processing_video_whose_run_died",
     "tests/pipeline/test_failures.py::test_operators_retry_and_redrive_without_database_access",
+    # The API's operators' console: runs, a run's detail, queue depths, the DLQ and its redrive.
+    "tests/console/test_routes.py::test_executions_newest_first_with_status_filter[sqlite]",
+    "tests/console/test_routes.py::test_execution_detail_has_definition_path_and_timeline[sqlite]",
+    "tests/console/test_routes.py::test_queue_depths[sqlite]",
+    "tests/console/test_routes.py::test_dlq_list_then_retry_then_redrive_removes_the_settled_message[sqlite]",
 )
 
 _PATH = pytest.StashKey[Path]()

@@ -104,7 +104,13 @@ def _denied(policies: list[dict], requests) -> list[str]:
 
 # Calls every complete recording has: an empty or truncated recording would let everything pass.
 EXPECTED_CALLS = {
-    "api": {("s3", "PutObject"), ("sqs", "SendMessage"), ("stepfunctions", "GetExecutionHistory")},
+    "api": {
+        ("s3", "PutObject"),
+        ("sqs", "SendMessage"),
+        ("stepfunctions", "GetExecutionHistory"),
+        ("stepfunctions", "ListExecutions"),  # the console
+        ("sqs", "ReceiveMessage"),  # the console's DLQ
+    },
     "poller": {("stepfunctions", "StartExecution"), ("sqs", "SendMessage")},
     "job": {("s3", "GetObject"), ("s3", "PutObject"), ("stepfunctions", "SendTaskSuccess")},
     "cli": {("sqs", "ReceiveMessage"), ("stepfunctions", "GetExecutionHistory")},

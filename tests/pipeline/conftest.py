@@ -184,7 +184,8 @@ class Pipeline:
 
 @pytest.fixture
 def pipeline_factory(tmp_path):
-    """Start a pipeline: pipeline_factory(mode="ok" | None for the real job, **LocalCloud kwargs)."""
+    """Start a pipeline: pipeline_factory(mode="ok" | None for the real job, **LocalCloud
+    kwargs)."""
     saved_env = dict(os.environ)
     clouds = contextlib.ExitStack()
 

@@ -167,19 +167,19 @@ def test_states_follow_the_pipeline_policy():
     for recorded, check, publish, end, detail_type in (
         (
             "RecordSuccess",
-            "IsProcessedRecorded",
+            "ProcessedRecorded",
             "PublishProcessed",
             "Processed",
             "Video Processed",
         ),
         (
             "RecordRejection",
-            "IsRejectionRecorded",
+            "RejectionRecorded",
             "PublishRejected",
             "VideoRejected",
             "Video Failed",
         ),
-        ("SendToDlq", "IsFailureRecorded", "PublishFailed", "VideoFailed", "Video Failed"),
+        ("SendToDlq", "FailureRecorded", "PublishFailed", "VideoFailed", "Video Failed"),
     ):
         assert states[recorded]["Next"] == check and states[check]["Type"] == "Choice"
         assert states[check]["Default"] == end

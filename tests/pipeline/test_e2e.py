@@ -157,7 +157,7 @@ def test_uploads_through_the_api_come_out_processed_in_s3_and_the_database(
             "IsCurrentAttempt",
             "Transcode",
             "RecordSuccess",
-            "IsProcessedRecorded",
+            "ProcessedRecorded",
             "PublishProcessed",
             "Processed",
         ]
@@ -183,7 +183,7 @@ def test_uploads_through_the_api_come_out_processed_in_s3_and_the_database(
     assert states[-5:] == [
         "Transcode",
         "RecordRejection",
-        "IsRejectionRecorded",
+        "RejectionRecorded",
         "PublishRejected",
         "VideoRejected",
     ], states

@@ -56,7 +56,8 @@ def run_task_refused_once(monkeypatch):
 def test_a_refused_run_task_is_retried_and_the_video_processed(
     pipeline_factory, run_task_refused_once, kind, error, cause
 ):
-    p = pipeline_factory("ok")
+    # A long heartbeat: on a busy machine a slow job start must not add a timeout retry here.
+    p = pipeline_factory("ok", heartbeat=30)
     refused = run_task_refused_once(kind)
     vid = p.video()
     v = p.wait_status(vid, ("processed", "failed"), timeout=60)

@@ -13,6 +13,7 @@ import pytest
 from moto.events.models import EventsBackend
 
 from localcloud.cloud import EVENT_BUS_NAME
+from tests.pipeline.rejection import real_rejection
 
 # Boots a local cloud: `make test` runs these after the quick ones.
 pytestmark = pytest.mark.slow
@@ -78,7 +79,10 @@ def test_processed_rejected_and_failed_videos_each_send_one_event_to_the_webhook
     pipeline_factory, webhook
 ):
     p = pipeline_factory(
-        "by-upload", settings_env={"VIDPIPE_WEBHOOK_URL": webhook.url}, api_base_url=API + "/"
+        "by-upload",
+        heartbeat=30,
+        settings_env={"VIDPIPE_WEBHOOK_URL": webhook.url},
+        api_base_url=API + "/",
     )
     ok, rejected, failed = (p.video(body=b) for b in (b"fine", b"invalid", b"failed"))
     for vid in (ok, rejected, failed):
@@ -103,7 +107,7 @@ def test_processed_rejected_and_failed_videos_each_send_one_event_to_the_webhook
     assert event["detail-type"] == "Video Failed"
     detail = event["detail"]
     assert (detail["status"], detail["rejected"]) == ("failed", True)
-    assert detail["reason"] == p.get(rejected).error == "duration 3.0 s is below the 20 s minimum"
+    assert detail["reason"] == p.get(rejected).error == real_rejection()
     assert detail["error"] == "Transcode.InvalidInput" and detail["output_key"] is None
     assert detail["url"] == f"{API}/api/videos/{rejected}"
     assert p.wait_execution_done(rejected)["status"] == "SUCCEEDED"
@@ -133,7 +137,7 @@ def test_a_failed_put_events_does_not_fail_the_video(pipeline_factory, webhook, 
         return [{"ErrorCode": "InternalFailure", "ErrorMessage": "try again"} for _ in events]
 
     monkeypatch.setattr(EventsBackend, "put_events", refuse)
-    p = pipeline_factory("ok", webhook_url=webhook.url)
+    p = pipeline_factory("ok", heartbeat=30, webhook_url=webhook.url)
     vid = p.video()
     assert p.wait_status(vid, ("processed", "failed")).status == "processed"
     assert p.wait_execution_done(vid)["status"] == "SUCCEEDED"

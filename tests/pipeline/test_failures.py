@@ -47,7 +47,7 @@ def test_an_unusable_upload_is_rejected_with_the_players_reason_and_no_dlq_messa
     ]
     assert entered[-4:] == [
         "RecordRejection",
-        "IsRejectionRecorded",
+        "RejectionRecorded",
         "PublishRejected",
         "VideoRejected",
     ]

@@ -121,7 +121,15 @@ def test_api_task_policy(stack):
         ("s3:ListBucket", BUCKET),
         ("sqs:SendMessage", queue(stack, "jobs")),
         ("sqs:GetQueueAttributes", queue(stack, "jobs")),
+        # The operators' console: queue depths, the DLQ, the list of runs.
+        ("sqs:GetQueueAttributes", queue(stack, "status")),
+        ("sqs:GetQueueAttributes", queue(stack, "dlq")),
+        ("sqs:ReceiveMessage", queue(stack, "dlq")),
+        ("sqs:ChangeMessageVisibility", queue(stack, "dlq")),
+        ("sqs:DeleteMessage", queue(stack, "dlq")),
+        ("states:ListExecutions", state_machine(stack)),
         ("states:DescribeExecution", executions(stack)),
+        ("states:DescribeStateMachineForExecution", executions(stack)),
         ("states:GetExecutionHistory", executions(stack)),
         ("states:StopExecution", executions(stack)),
     }

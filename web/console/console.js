@@ -354,6 +354,7 @@ export function durationChart(data) {
 
 let timer = null;
 let executionsToken = null;
+let executionsPaged = false; // "Load more" used: refreshing the first page would drop the rest
 let currentExecution = null;
 
 function schedule(fn) {
@@ -424,6 +425,7 @@ async function loadExecutions({ more = false } = {}) {
   const rows = page.executions.map(executionRow);
   if (more) body.append(...rows);
   else fill(body, rows);
+  executionsPaged = more;
   executionsToken = page.next_token;
   $("#executions-more").hidden = !executionsToken;
   $("#executions-empty").hidden = body.children.length > 0;
@@ -575,7 +577,7 @@ async function route() {
     } else if (section === "executions") {
       show("executions");
       await loadExecutions();
-      schedule(route);
+      schedule(refreshExecutions);
     } else if (section === "dlq") {
       show("dlq");
       await loadDlq();
@@ -589,6 +591,12 @@ async function route() {
     showError(error);
     if (!(error instanceof ApiError && [401, 403, 404].includes(error.status))) schedule(route);
   }
+}
+
+// The list refreshes itself, unless more pages were loaded (a refresh shows the first page only).
+async function refreshExecutions() {
+  if (!executionsPaged) await loadExecutions().catch(showError);
+  schedule(refreshExecutions);
 }
 
 async function start() {
