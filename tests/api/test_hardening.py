@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from vidpipe import voting
+from vidpipe import videos
 
 SIGNUP = {
     "first_name": "Ana",
@@ -108,13 +108,15 @@ def test_control_characters_are_400_in_the_upload_title(make_player, upload):
 # --- every error is JSON ------------------------------------------------------------------
 
 
-def test_an_unexpected_error_is_a_logged_json_500(client, monkeypatch, caplog):
+def test_an_unexpected_error_is_a_logged_json_500(client, make_player, monkeypatch, caplog):
+    player = make_player()
+
     def broken(*_, **__):
         raise RuntimeError("something nobody expected")
 
-    monkeypatch.setattr(voting, "ranking_rows", broken)
+    monkeypatch.setattr(videos, "list_own", broken)
     with caplog.at_level(logging.ERROR):
-        response = client.get("/api/public/rankings")
+        response = client.get("/api/videos", headers=player.headers)
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/json"
     assert set(response.json()) == {"detail"}
