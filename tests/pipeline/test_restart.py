@@ -123,7 +123,7 @@ def test_up_killed_while_processing_restarts_and_the_video_ends_processed(tmp_pa
 
 
 def test_dlq_messages_survive_a_restart(pipeline_factory, tmp_path):
-    p = pipeline_factory("invalid")
+    p = pipeline_factory("failed")  # retried once, then into the DLQ (a rejection is not)
     vid = p.video()
     p.wait_status(vid, ("failed",))
     p.wait_execution_done(vid)
@@ -134,6 +134,6 @@ def test_dlq_messages_survive_a_restart(pipeline_factory, tmp_path):
         assert time.monotonic() < end, "the DLQ message was not mirrored"
         time.sleep(0.05)
     p.stack.stop()
-    again = pipeline_factory("invalid")  # same database and data directory, a new moto
+    again = pipeline_factory("failed")  # same database and data directory, a new moto
     (dlq,) = _dlq_for(again, vid)
-    assert dlq["type"] == "video.failed" and dlq["error"]["Error"] == "Transcode.InvalidInput"
+    assert dlq["type"] == "video.failed" and dlq["error"]["Error"] == "Transcode.Failed"
