@@ -123,8 +123,7 @@ def test_up_killed_while_processing_restarts_and_the_video_ends_processed(tmp_pa
 
 
 def test_dlq_messages_survive_a_restart(pipeline_factory, tmp_path):
-    # A job failure (an unusable upload is rejected without a DLQ message).
-    p = pipeline_factory("failed")
+    p = pipeline_factory("failed")  # retried once, then into the DLQ (a rejection is not)
     vid = p.video()
     p.wait_status(vid, ("failed",))
     p.wait_execution_done(vid)
