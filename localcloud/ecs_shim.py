@@ -27,6 +27,8 @@ import botocore.session
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
+from vidpipe import aws
+
 _saved: dict = {}
 
 
@@ -89,9 +91,8 @@ def _from_error(self, env, ex):
     if isinstance(ex, RunTaskFailures):
         error, cause = "AmazonECS.Unknown", str(ex)
     elif isinstance(ex, ClientError):
-        details = ex.response.get("Error", {})
-        error = f"ECS.{details.get('Code') or 'AmazonECSException'}"
-        cause = details.get("Message") or str(ex)
+        error = f"ECS.{aws.error_code(ex) or 'AmazonECSException'}"
+        cause = ex.response.get("Error", {}).get("Message") or str(ex)
     else:
         return StateTaskServiceCallback._from_error(self, env=env, ex=ex)
     return FailureEvent(
