@@ -18,12 +18,15 @@ app = typer.Typer()
 # also with several workers (uvicorn #3149: on plain asyncio the workers' inherited socket never
 # gets it, so each keep-alive answer waited ~40 ms for a delayed ACK). Named, not "auto", so a
 # missing extra fails at start instead of silently serving at half speed. No "server: uvicorn"
-# banner.
+# banner (`vidpipe up` serves with the same options).
 SERVER_OPTIONS = {
     "loop": "uvloop",
     "http": "httptools",
     "log_level": "info",
     "server_header": False,
+    # The client address and scheme come from X-Forwarded-* only through
+    # VIDPIPE_TRUSTED_PROXY_COUNT (api/deps.py), not also from uvicorn's own trust of 127.0.0.1.
+    "proxy_headers": False,
 }
 
 
