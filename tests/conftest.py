@@ -8,3 +8,8 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 for _var in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
     os.environ.pop(_var, None)
+
+# The browser harness (tests/web/harness.py: a `vidpipe up` stack, Debian chromium, pages) for
+# tests/web and tests/console alike. A plugin of the root conftest, so its session-wide browser
+# exists once: two sync Playwright instances cannot share a thread.
+pytest_plugins = ["tests.web.harness"]

@@ -11,11 +11,11 @@ from moto.core.config import default_user_config
 from sqlalchemy import update
 
 from tests.api import conftest as api_fixtures
-from tests.web import conftest as web_fixtures
 from vidpipe import aws
 from vidpipe.db.models import User
 
-# The API app of tests/api and the browser harness of tests/web, shared rather than copied.
+# The API app of tests/api, shared rather than copied (the browser harness of tests/web is a
+# plugin of the root conftest: one browser per session).
 database_url = api_fixtures.database_url
 aws_env = api_fixtures.aws_env
 settings = api_fixtures.settings
@@ -25,13 +25,6 @@ db = api_fixtures.db
 mp4_bytes = api_fixtures.mp4_bytes
 make_player = api_fixtures.make_player
 upload = api_fixtures.upload
-stack_env = web_fixtures.stack_env
-web_stack = web_fixtures.web_stack
-browser = web_fixtures.browser
-expected_console_errors = web_fixtures.expected_console_errors
-new_page = web_fixtures.new_page
-clips = web_fixtures.clips
-screenshot = web_fixtures.screenshot
 
 ROLE = "arn:aws:iam::123456789012:role/vidpipe-test"
 # Small but shaped like the pipeline: a choice, a Succeed end and a Fail end.

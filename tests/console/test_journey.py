@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 import statemachines
 from jobs.transcode.settings import DEFAULT_LOGO
-from tests.web.conftest import LOW_POLICY, PROCESSING_TIMEOUT_S, log_in
+from tests.web.harness import LOW_POLICY, PROCESSING_TIMEOUT_S, log_in
 
 pytestmark = pytest.mark.slow
 PROCESSING_MS = PROCESSING_TIMEOUT_S * 1000

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import PASSWORD, PROCESSING_TIMEOUT_S, log_in
+from tests.web.harness import PASSWORD, PROCESSING_TIMEOUT_S, log_in
 
 # A real stack, ffmpeg and a browser: run with the slow tests.
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import log_in
+from tests.web.harness import log_in
 
 # A real stack, ffmpeg and a browser: run with the slow tests.
 pytestmark = pytest.mark.slow

@@ -1,7 +1,7 @@
 """Browser tests: a real `vidpipe up` (its own SQLite and embedded moto, the processing policy
 lowered so that a 2 s clip is accepted) driven through Debian's chromium by Playwright.
 
-Fixtures, reusable by any test module under tests/web:
+Fixtures for any test (a plugin of tests/conftest.py; tests/web and tests/console use them):
 - `stack_env` (module): extra environment for the stack; override it in a module to change
   settings (the defaults lower the policy: VIDPIPE_MIN_DURATION_SECONDS / VIDPIPE_MIN_HEIGHT).
 - `web_stack` (module): the running stack: `.url`, `.data_dir`, `.env_file`, `.database_url`,
