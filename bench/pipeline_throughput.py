@@ -15,7 +15,6 @@ import logging
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,37 +31,12 @@ def main(n: int = 20, concurrency: int = 2) -> None:
     from fastapi.testclient import TestClient
 
     from api.main import create_app
+    from cli.demo import make_test_clip
     from localcloud.cloud import local_cloud
 
     tmp = Path(tempfile.mkdtemp(prefix="vidpipe-bench-"))
     clip = tmp / "clip.mp4"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=640x360:rate=30:duration=3",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=duration=3",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            str(clip),
-        ],
-        check=True,
-    )
+    make_test_clip(clip, seconds=3, width=640, height=360)
     data = clip.read_bytes()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
