@@ -82,6 +82,12 @@ def test_moto_still_needs_the_ecs_shim(pipeline_factory):
     assert p.stack.cluster_arn in submitted["taskSubmittedEventDetails"]["output"]
 
 
+def _scratch_queue(p) -> str:
+    """A queue of the test's own for the task tokens (the stack's DLQ is mirrored and restored by
+    the local cloud, so a test must not use it as scratch space)."""
+    return p.sqs.create_queue(QueueName="shim-test-tokens")["QueueUrl"]
+
+
 def _token_wait(p, name: str) -> tuple[str, str]:
     """An execution waiting on sqs:sendMessage.waitForTaskToken (unaffected by the ECS bug)."""
     definition = {
@@ -91,7 +97,7 @@ def _token_wait(p, name: str) -> tuple[str, str]:
                 "Type": "Task",
                 "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
                 "Parameters": {
-                    "QueueUrl": p.settings.dlq_url,
+                    "QueueUrl": _scratch_queue(p),
                     "MessageBody": {"token.$": "$$.Task.Token"},
                 },
                 "End": True,
@@ -102,8 +108,8 @@ def _token_wait(p, name: str) -> tuple[str, str]:
         name=name, definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/x"
     )["stateMachineArn"]
     execution = p.sfn.start_execution(stateMachineArn=arn, name="one", input="{}")["executionArn"]
-    message = p.sqs.receive_message(QueueUrl=p.settings.dlq_url, WaitTimeSeconds=5)["Messages"][0]
-    p.sqs.delete_message(QueueUrl=p.settings.dlq_url, ReceiptHandle=message["ReceiptHandle"])
+    message = p.sqs.receive_message(QueueUrl=_scratch_queue(p), WaitTimeSeconds=5)["Messages"][0]
+    p.sqs.delete_message(QueueUrl=_scratch_queue(p), ReceiptHandle=message["ReceiptHandle"])
     return execution, json.loads(message["Body"])["token"]
 
 
@@ -156,7 +162,7 @@ def test_moto_still_reuses_the_task_token_across_retries(pipeline_factory):
                 "Type": "Task",
                 "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
                 "Parameters": {
-                    "QueueUrl": p.settings.dlq_url,
+                    "QueueUrl": _scratch_queue(p),
                     "MessageBody": {"token.$": "$$.Task.Token"},
                 },
                 "Retry": [{"ErrorEquals": ["Again"], "IntervalSeconds": 1, "MaxAttempts": 1}],
@@ -166,9 +172,9 @@ def test_moto_still_reuses_the_task_token_across_retries(pipeline_factory):
     }
 
     def token() -> str:
-        received = p.sqs.receive_message(QueueUrl=p.settings.dlq_url, WaitTimeSeconds=5)
+        received = p.sqs.receive_message(QueueUrl=_scratch_queue(p), WaitTimeSeconds=5)
         message = received["Messages"][0]
-        p.sqs.delete_message(QueueUrl=p.settings.dlq_url, ReceiptHandle=message["ReceiptHandle"])
+        p.sqs.delete_message(QueueUrl=_scratch_queue(p), ReceiptHandle=message["ReceiptHandle"])
         return json.loads(message["Body"])["token"]
 
     tokens = {}
