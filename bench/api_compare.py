@@ -276,6 +276,8 @@ class Variant:
         )
         if not extras:
             env["BENCH_NO_UVICORN_EXTRAS"] = "1"
+        if code != ROOT:
+            env["BENCH_SKIP_MIGRATE"] = "1"
         argv = [PYTHON, "-m", cli_module(code), "api", "--port", str(self.port)]
         argv += ["--workers", str(workers)]
         self.server = Server(argv, env, ctx["tmp"] / f"{name}.log", name)
