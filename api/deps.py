@@ -90,18 +90,31 @@ def request_token(request: Request) -> str | None:
     return cookie
 
 
-def _user_for(token: str, request: Request) -> User:
+def required_token(request: Request) -> str:
+    token = request_token(request)
+    if token is None:
+        raise Unauthorized("not authenticated: send Authorization: Bearer <token>")
+    return token
+
+
+def user_in_session(token: str, request: Request, session: Session) -> User:
+    """The token's user, read in the caller's session: a route that authenticates and reads in
+    one worker thread uses one pooled connection and one thread-pool hop for the whole request."""
     settings: Settings = request.app.state.settings
     try:
         user_id = user_id_from_token(token, settings)
     except InvalidToken as exc:
         raise Unauthorized(str(exc)) from exc
-    # A short session of its own, closed before the route runs (the user is returned detached).
-    with request.app.state.sessionmaker() as session:
-        user = get_user(session, user_id)
+    user = get_user(session, user_id)
     if user is None:
         raise Unauthorized("invalid token")
     return user
+
+
+def _user_for(token: str, request: Request) -> User:
+    # A short session of its own, closed before the route runs (the user is returned detached).
+    with request.app.state.sessionmaker() as session:
+        return user_in_session(token, request, session)
 
 
 def current_user(
@@ -109,10 +122,7 @@ def current_user(
     _b: Annotated[object, Depends(bearer_scheme)],
     _c: Annotated[object, Depends(cookie_scheme)],
 ) -> User:
-    token = request_token(request)
-    if token is None:
-        raise Unauthorized("not authenticated: send Authorization: Bearer <token>")
-    return _user_for(token, request)
+    return _user_for(required_token(request), request)
 
 
 def optional_user_for(request: Request) -> User | None:
@@ -130,6 +140,10 @@ def optional_user(
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+# The credential schemes alone, as async dependencies (no thread hop), for the OpenAPI document of
+# routes that read the credential themselves (required_token / optional_user_for).
+BearerScheme = Annotated[object, Depends(bearer_scheme)]
+CookieScheme = Annotated[object, Depends(cookie_scheme)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 

@@ -21,11 +21,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api import deps
-from api.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep, parse_video_id
+from api.deps import (
+    BearerScheme,
+    CookieScheme,
+    CurrentUser,
+    OptionalUser,
+    SessionDep,
+    SettingsDep,
+    parse_video_id,
+)
 from api.schemas import MessageOut, Paging, PublicVideo, RankingRow, error_responses
 from vidpipe import storage, voting
 from vidpipe.settings import Settings
@@ -34,10 +42,6 @@ from vidpipe.users import city_key
 router = APIRouter(prefix="/api/public", tags=["public"])
 
 PagingQuery = Annotated[Paging, Query()]
-# The credential schemes as async dependencies (no thread hop), for the OpenAPI document; the
-# credential itself is read by deps.optional_user_for.
-BearerScheme = Annotated[object, Depends(deps.bearer_scheme)]
-CookieScheme = Annotated[object, Depends(deps.cookie_scheme)]
 
 CACHE_BUDGET_BYTES = 16 * 1024 * 1024  # rendered bytes of all cached pages of one process
 

@@ -4,7 +4,15 @@ from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentUser, SessionDep, SettingsDep, parse_video_id
+from api import deps
+from api.deps import (
+    BearerScheme,
+    CookieScheme,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    parse_video_id,
+)
 from api.schemas import DeleteOut, UploadOut, VideoDetail, VideoSummary, error_responses
 from api.uploads import read_upload_form
 from vidpipe import storage, videos
@@ -82,13 +90,13 @@ def list_videos(user: CurrentUser, session: SessionDep, settings: SettingsDep):
     return [_summary(video, settings) for video in videos.list_own(session, user)]
 
 
-# `error` is present only on failed videos, so the body is rendered here rather than by FastAPI.
-@router.get(
-    "/{video_id}",
-    responses={200: {"model": VideoDetail}, **error_responses(401, 403, 404, 503)},
-)
-def get_video(video_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep):
-    video = videos.get_own(session, user, parse_video_id(video_id))
+def _video_detail(request: Request, token: str, video_id: str) -> JSONResponse:
+    """Authenticate, read and render in one worker thread with one session: the most frequent
+    authenticated read makes one thread-pool hop and one pooled-connection checkout."""
+    settings = request.app.state.settings
+    with request.app.state.sessionmaker() as session:
+        user = deps.user_in_session(token, request, session)
+        video = videos.get_own(session, user, parse_video_id(video_id))
     processed = video.status == VideoStatus.processed
     detail = VideoDetail(
         video_id=video.id,
@@ -104,8 +112,17 @@ def get_video(video_id: str, user: CurrentUser, session: SessionDep, settings: S
         poster_url=storage.presigned_get(video.poster_key, settings) if processed else None,
         progress=video.progress,
     )
+    # `error` is present only on failed videos, so the body is rendered here, not by FastAPI.
     exclude = {"error"} if detail.error is None else set()
     return JSONResponse(detail.model_dump(mode="json", exclude=exclude))
+
+
+@router.get(
+    "/{video_id}",
+    responses={200: {"model": VideoDetail}, **error_responses(401, 403, 404, 503)},
+)
+async def get_video(video_id: str, request: Request, _bearer: BearerScheme, _cookie: CookieScheme):
+    return await run_in_threadpool(_video_detail, request, deps.required_token(request), video_id)
 
 
 @router.delete(

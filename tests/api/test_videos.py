@@ -1,5 +1,8 @@
+import threading
 import uuid
 from urllib.parse import parse_qs, urlparse
+
+from sqlalchemy import event
 
 from vidpipe import aws, videos
 from vidpipe.db.models import Video
@@ -132,3 +135,27 @@ def test_delete_rules(client, db, make_player, upload, process, settings):
     assert client.delete(f"/api/videos/{failed}", headers=ana.headers).status_code == 200
     assert client.delete("/api/videos/123", headers=ana.headers).status_code == 404
     assert client.delete(f"/api/videos/{public}").status_code == 401
+
+
+def test_own_video_read_uses_one_connection_checkout_and_one_worker_thread(
+    app, client, make_player, upload, process
+):
+    """The most frequent authenticated read (20% of the load mix) authenticates and reads in one
+    worker thread with one session (docs/benchmarks.md): each extra hop or checkout is a GIL
+    hand-off and a pool round trip under load."""
+    ana = make_player()
+    video_id = upload(ana).json()["video_id"]
+    process(video_id)
+    checkouts: list[str] = []
+
+    @event.listens_for(app.state.engine, "checkout")
+    def checkout(*_args):
+        checkouts.append(threading.current_thread().name)
+
+    ben = make_player(first="Ben")
+    for headers, status in ((ana.headers, 200), (ben.headers, 403)):
+        checkouts.clear()
+        answer = client.get(f"/api/videos/{video_id}", headers=headers)
+        assert answer.status_code == status, answer.text
+        assert len(checkouts) == 1, checkouts
+        assert checkouts[0] != threading.current_thread().name
