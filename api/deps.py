@@ -26,7 +26,9 @@ CSRF_HEADER = "x-csrf"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the
+# thread pool, a hop (and a GIL hand-off under load) for a dictionary read.
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -38,7 +40,7 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
     """The client's IP address. Behind N trusted proxies (VIDPIPE_TRUSTED_PROXY_COUNT, 1 behind
     the ALB) it is the X-Forwarded-For entry the outermost trusted proxy appended; entries further
     left are written by the client and could be anything. With 0, the header is ignored."""

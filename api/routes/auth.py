@@ -1,4 +1,5 @@
 from fastapi import APIRouter, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from api.deps import (
     SESSION_COOKIE,
@@ -12,7 +13,6 @@ from api.schemas import LoginIn, SessionOut, SignupIn, SignupOut, TokenOut, User
 from vidpipe import users
 from vidpipe.db.models import User
 from vidpipe.security import create_access_token
-from vidpipe.settings import Settings
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -37,16 +37,19 @@ def signup(body: SignupIn, session: SessionDep, address: ClientAddress) -> Signu
     return SignupOut(message="account created", id=user.id)
 
 
-def _sign_in(body: LoginIn, session, settings: Settings, address: str) -> tuple[User, str]:
-    user = users.sign_in(session, body.email, body.password, address)
-    return user, create_access_token(user.id, settings)
+def _sign_in(request: Request, body: LoginIn, address: str) -> tuple[User, str]:
+    """Check the credentials and issue a token, in one worker thread with one session (the
+    password hash runs there too): one thread-pool hop per sign-in."""
+    with request.app.state.sessionmaker() as session:
+        user = users.sign_in(session, body.email, body.password, address)
+    return user, create_access_token(user.id, request.app.state.settings)
 
 
 @router.post("/login", response_model=TokenOut, responses=error_responses(400, 401, 413, 429, 503))
-def login(
-    body: LoginIn, session: SessionDep, settings: SettingsDep, address: ClientAddress
+async def login(
+    body: LoginIn, request: Request, settings: SettingsDep, address: ClientAddress
 ) -> TokenOut:
-    _, token = _sign_in(body, session, settings, address)
+    _, token = await run_in_threadpool(_sign_in, request, body, address)
     return TokenOut(access_token=token, expires_in=settings.jwt_ttl_seconds)
 
 
@@ -71,16 +74,15 @@ def _user_out(user: User) -> UserOut:
 @router.post(
     "/session", response_model=SessionOut, responses=error_responses(400, 401, 413, 429, 503)
 )
-def create_session(
+async def create_session(
     body: LoginIn,
     request: Request,
     response: Response,
-    session: SessionDep,
     settings: SettingsDep,
     address: ClientAddress,
 ) -> SessionOut:
     """Sign in for the web app: the token is set as an HttpOnly cookie instead of returned."""
-    user, token = _sign_in(body, session, settings, address)
+    user, token = await run_in_threadpool(_sign_in, request, body, address)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -96,7 +98,7 @@ def create_session(
 @router.delete(
     "/session", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 403)
 )
-def delete_session(request: Request) -> Response:
+async def delete_session(request: Request) -> Response:
     """Sign out of the web app (always succeeds; with the cookie, X-CSRF: 1 is required)."""
     request_token(request)  # enforces the CSRF header when the cookie is sent
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
