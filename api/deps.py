@@ -99,24 +99,26 @@ def required_token(request: Request) -> str:
     return token
 
 
-def user_in_session(token: str, request: Request, session: Session) -> User:
-    """The token's user, read in the caller's session: a route that authenticates and reads in
-    one worker thread uses one pooled connection and one thread-pool hop for the whole request."""
-    settings: Settings = request.app.state.settings
+def token_user_id(token: str, request: Request) -> uuid.UUID:
+    """The account a token names (signature and expiry checked); no database read."""
     try:
-        user_id = user_id_from_token(token, settings)
+        return user_id_from_token(token, request.app.state.settings)
     except InvalidToken as exc:
         raise Unauthorized(str(exc)) from exc
-    user = get_user(session, user_id)
+
+
+def known_user(user: User | None) -> User:
+    """A valid token whose account no longer exists is a 401 like any invalid token."""
     if user is None:
         raise Unauthorized("invalid token")
     return user
 
 
 def _user_for(token: str, request: Request) -> User:
+    user_id = token_user_id(token, request)
     # A short session of its own, closed before the route runs (the user is returned detached).
-    with request.app.state.sessionmaker() as session:
-        return user_in_session(token, request, session)
+    with request.app.state.read_sessionmaker() as session:
+        return known_user(get_user(session, user_id))
 
 
 def current_user(

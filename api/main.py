@@ -14,7 +14,7 @@ from api.routes import auth, console, health, history, pages, public, videos
 from api.schemas import error_responses
 from api.uploads import FORM_OVERHEAD_BYTES
 from vidpipe import storage
-from vidpipe.db.session import make_engine, session_factory
+from vidpipe.db.session import make_engine, read_session_factory, session_factory
 from vidpipe.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -69,8 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
     )
     app.state.settings = settings
-    app.state.engine = make_engine(settings.sqlalchemy_url)
+    app.state.engine = make_engine(settings.sqlalchemy_url, pre_ping=False)
     app.state.sessionmaker = session_factory(app.state.engine)
+    app.state.read_sessionmaker = read_session_factory(app.state.engine)
     errors.install(app)
     for module in (auth, history, videos, public, health, pages):
         app.include_router(module.router)

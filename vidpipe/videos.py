@@ -239,11 +239,28 @@ def list_own(session: Session, owner: User) -> list[Video]:
 def get_own(session: Session, owner: User, video_id: uuid.UUID | None) -> Video:
     """The caller's video; NotFound for an unknown id, Forbidden for someone else's."""
     video = session.get(Video, video_id) if video_id is not None else None
+    return check_own(owner, video)
+
+
+def check_own(owner: User, video: Video | None) -> Video:
     if video is None:
         raise NotFound("video not found")
     if video.owner_id != owner.id:
         raise Forbidden("this video belongs to another player")
     return video
+
+
+def user_and_video(
+    session: Session, user_id: uuid.UUID, video_id: uuid.UUID | None
+) -> tuple[User | None, Video | None]:
+    """The account and the video, in one statement (the video whoever owns it); (None, None)
+    when the account does not exist."""
+    if video_id is None:
+        return session.get(User, user_id), None
+    row = session.execute(
+        select(User, Video).outerjoin(Video, Video.id == video_id).where(User.id == user_id)
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def delete_own(

@@ -141,7 +141,7 @@ def _load(
     """Read and render a page (in a worker thread), and cache it."""
     generation = _cache(request).generation  # before reading: a vote during it makes it stale
     if session is None:
-        with request.app.state.sessionmaker() as own:
+        with request.app.state.read_sessionmaker() as own:  # one statement: no transaction
             rows = read(own)
     else:
         rows = read(session)

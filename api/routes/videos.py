@@ -91,12 +91,13 @@ def list_videos(user: CurrentUser, session: SessionDep, settings: SettingsDep):
 
 
 def _video_detail(request: Request, token: str, video_id: str) -> JSONResponse:
-    """Authenticate, read and render in one worker thread with one session: the most frequent
-    authenticated read makes one thread-pool hop and one pooled-connection checkout."""
+    """Authenticate, read and render in one worker thread with one statement: the most frequent
+    authenticated read makes one thread-pool hop and one database round trip."""
     settings = request.app.state.settings
-    with request.app.state.sessionmaker() as session:
-        user = deps.user_in_session(token, request, session)
-        video = videos.get_own(session, user, parse_video_id(video_id))
+    user_id = deps.token_user_id(token, request)
+    with request.app.state.read_sessionmaker() as session:
+        user, video = videos.user_and_video(session, user_id, parse_video_id(video_id))
+    video = videos.check_own(deps.known_user(user), video)
     processed = video.status == VideoStatus.processed
     detail = VideoDetail(
         video_id=video.id,
