@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from vidpipe.contracts import DlqEntry
+
 # Control characters (C0, DEL, C1: NUL, escape, line breaks...) and lone surrogates, which
 # PostgreSQL cannot store and no name, title or password needs.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cs"})
@@ -213,3 +215,47 @@ class TimelineRow(BaseModel):
     duration_seconds: float | None
     error: str | None
     cause: str | None
+
+
+# The operators' console (/api/console, api/routes/console.py; read by vidpipe/console.py).
+
+ExecutionStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+
+
+class Execution(BaseModel):
+    name: str
+    video_id: uuid.UUID | None
+    attempt: int | None
+    status: str
+    start_date: datetime
+    stop_date: datetime | None
+    duration_seconds: float | None
+    # From the database, when the video still exists.
+    title: str | None = None
+    video_status: str | None = None
+
+
+class ExecutionPage(BaseModel):
+    executions: list[Execution]
+    next_token: str | None
+
+
+class ExecutionWithError(Execution):
+    """The `execution` of GET /api/console/executions/{name} (that route has no response model:
+    this only serializes it, dates as the list's)."""
+
+    error: str | None = None
+    cause: str | None = None
+
+
+class DlqPage(BaseModel):
+    messages: list[DlqEntry]
+
+
+class ActionOut(BaseModel):
+    message: str
+
+
+class RedriveIn(BaseModel):
+    # Only these videos' messages (like `--video`); none: every message.
+    video_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)

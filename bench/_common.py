@@ -1,4 +1,5 @@
-"""Helpers shared by the API benchmarks (api_load.py, rankings.py, upload_memory.py).
+"""Helpers shared by the API benchmarks (api_load.py, rankings.py, upload_memory.py,
+json_body_memory.py...).
 
 Every server these scripts start listens on 127.0.0.1 and is stopped (SIGTERM, then SIGKILL) when
 the script ends; every load loop is bounded in time and count.
@@ -14,11 +15,12 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -180,6 +182,45 @@ def start_moto(workdir: Path, port: int) -> tuple[Server, dict[str, str]]:
     return server, env
 
 
+@dataclass
+class ApiServer:
+    server: Server  # the `vidpipe api` process
+    base: str  # its URL
+    aws_env: dict[str, str]  # what it was given to reach moto_server (endpoint, bucket, queue)
+
+    @property
+    def pid(self) -> int:
+        return self.server.pid
+
+
+@contextmanager
+def api_on_sqlite(workdir: Path) -> Iterator[ApiServer]:
+    """`vidpipe api` alone on SQLite (the database, temporary files and logs in `workdir`,
+    warnings only) against a standalone moto_server (`start_moto`), on a free pair of ports;
+    yielded once /api/health answers, both stopped on exit. The API process holds nothing but
+    the API: what is measured of it is not moto's memory or CPU."""
+    from localcloud.ports import free_port_pair
+
+    port = free_port_pair()
+    moto, aws_env = start_moto(workdir, port + 1)
+    with running(moto):
+        api = Server(
+            vidpipe_argv("api", "--port", str(port)),
+            clean_env(
+                VIDPIPE_DATABASE_URL=f"sqlite:///{workdir / 'vidpipe.db'}",
+                VIDPIPE_LOG_LEVEL="WARNING",
+                TMPDIR=str(workdir),
+                **aws_env,
+            ),
+            workdir / "api.log",
+            "vidpipe api",
+        )
+        with running(api):
+            base = f"http://127.0.0.1:{port}"
+            api.wait_http(base + "/api/health")
+            yield ApiServer(api, base, aws_env)
+
+
 # --- statistics ---------------------------------------------------------------------------
 
 
@@ -203,6 +244,31 @@ def proc_status_kb(pid: int, key: str) -> int:
         if line.startswith(key + ":"):
             return int(line.split()[1])
     raise KeyError(key)
+
+
+class RssSampler(threading.Thread):
+    """A process's VmRSS every `every` seconds (the kernel's VmHWM can miss nothing, this shows
+    the sampled peak beside it); `peak_kb` once stopped."""
+
+    def __init__(self, pid: int, every: float = 0.01):
+        super().__init__(daemon=True)
+        self.pid, self.every = pid, every
+        self.peak_kb = 0
+        self.samples = 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            try:
+                self.peak_kb = max(self.peak_kb, proc_status_kb(self.pid, "VmRSS"))
+                self.samples += 1
+            except (FileNotFoundError, ProcessLookupError):
+                return
+            self._halt.wait(self.every)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
 
 
 def print_json(label: str, data: dict) -> None:

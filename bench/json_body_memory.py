@@ -22,17 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 
-from bench._common import (  # noqa: E402
-    Server,
-    clean_env,
-    print_json,
-    proc_status_kb,
-    running,
-    start_moto,
-    vidpipe_argv,
-)
-from bench.upload_memory import RssSampler  # noqa: E402
-from localcloud.ports import free_port_pair  # noqa: E402
+from bench._common import RssSampler, api_on_sqlite, print_json, proc_status_kb  # noqa: E402
 
 TARGET_GROWTH_MB = 20.0
 MIB = 1024 * 1024
@@ -96,27 +86,11 @@ def round_of_two(base: str, pid: int, declared: bool) -> dict:
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="vidpipe-bench-json-") as tmp:
         tmp = Path(tmp)
-        port = free_port_pair()
-        base = f"http://127.0.0.1:{port}"
-        moto, aws_env = start_moto(tmp, port + 1)
-        with running(moto):
-            api = Server(
-                vidpipe_argv("api", "--port", str(port)),
-                clean_env(
-                    VIDPIPE_DATABASE_URL=f"sqlite:///{tmp / 'vidpipe.db'}",
-                    VIDPIPE_LOG_LEVEL="WARNING",
-                    TMPDIR=str(tmp),
-                    **aws_env,
-                ),
-                tmp / "api.log",
-                "vidpipe api",
-            )
-            with running(api):
-                api.wait_http(base + "/api/health")
-                # Warm-up: a normal failed login loads the JSON, validation and argon2 paths.
-                with httpx.Client(base_url=base, timeout=60) as client:
-                    client.post("/api/auth/login", json={"email": "w@example.com", "password": "x"})
-                rounds = [round_of_two(base, api.pid, declared) for declared in (True, False)]
+        with api_on_sqlite(tmp) as api:
+            # Warm-up: a normal failed login loads the JSON, validation and argon2 paths.
+            with httpx.Client(base_url=api.base, timeout=60) as client:
+                client.post("/api/auth/login", json={"email": "w@example.com", "password": "x"})
+            rounds = [round_of_two(api.base, api.pid, declared) for declared in (True, False)]
     for result in rounds:
         print_json("two_concurrent_100mb_json_bodies", result)
     worst = max(result["growth_mb"] for result in rounds)

@@ -20,7 +20,6 @@ the source's first 30 s scaled to 720p30.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -31,6 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from jobs.transcode.probe import ffprobe_json  # noqa: E402
+
 FPS, BUMPER_FRAMES, CLIP = 30, 75, 30.0
 
 
@@ -104,27 +107,10 @@ def generate(path: Path, seconds: float, noise: int, bitrate: str) -> None:
     )
 
 
-def probe(path: Path) -> dict:
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return json.loads(out)
-
-
 def frames(path: Path) -> int:
-    return int(next(s for s in probe(path)["streams"] if s["codec_type"] == "video")["nb_frames"])
+    return int(
+        next(s for s in ffprobe_json(path)["streams"] if s["codec_type"] == "video")["nb_frames"]
+    )
 
 
 def ssim(output: Path, source: Path, first_main_frame: int, n: int) -> float:
@@ -186,7 +172,7 @@ def main() -> None:
     src = a.input or work / f"input_1080p60_n{a.noise}_{a.bitrate}.mp4"
     if not src.exists():
         generate(src, a.seconds, a.noise, a.bitrate)
-    info = probe(src)
+    info = ffprobe_json(src)
     v = next(s for s in info["streams"] if s["codec_type"] == "video")
     print(
         f"input: {src} {v['width']}x{v['height']} {v['avg_frame_rate']} fps, "

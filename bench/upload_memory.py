@@ -21,7 +21,6 @@ import os
 import struct
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -29,16 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 
-from bench._common import (  # noqa: E402
-    Server,
-    clean_env,
-    print_json,
-    proc_status_kb,
-    running,
-    start_moto,
-    vidpipe_argv,
-)
-from localcloud.ports import free_port_pair  # noqa: E402
+from bench._common import RssSampler, api_on_sqlite, print_json, proc_status_kb  # noqa: E402
 
 TARGET_GROWTH_MB = 30.0
 MIB = 1024 * 1024
@@ -55,28 +45,6 @@ def make_mp4_headed_file(path: Path, size: int) -> None:
             chunk = os.urandom(min(MIB, remaining))
             f.write(chunk)
             remaining -= len(chunk)
-
-
-class RssSampler(threading.Thread):
-    def __init__(self, pid: int, every: float = 0.01):
-        super().__init__(daemon=True)
-        self.pid, self.every = pid, every
-        self.peak_kb = 0
-        self.samples = 0
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        while not self._halt.is_set():
-            try:
-                self.peak_kb = max(self.peak_kb, proc_status_kb(self.pid, "VmRSS"))
-                self.samples += 1
-            except (FileNotFoundError, ProcessLookupError):
-                return
-            self._halt.wait(self.every)
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join()
 
 
 def upload(client: httpx.Client, token: str, path: Path, title: str) -> httpx.Response:
@@ -96,71 +64,55 @@ def main() -> int:
         small = tmp / "small.mp4"
         make_mp4_headed_file(big, UPLOAD_BYTES)
         make_mp4_headed_file(small, 2 * MIB)
-        port = free_port_pair()
-        base = f"http://127.0.0.1:{port}"
-        moto, aws_env = start_moto(tmp, port + 1)
-        with running(moto):
-            api = Server(
-                vidpipe_argv("api", "--port", str(port)),
-                clean_env(
-                    VIDPIPE_DATABASE_URL=f"sqlite:///{tmp / 'vidpipe.db'}",
-                    VIDPIPE_LOG_LEVEL="WARNING",
-                    TMPDIR=str(tmp),
-                    **aws_env,
-                ),
-                tmp / "api.log",
-                "vidpipe api",
-            )
-            with running(api):
-                api.wait_http(base + "/api/health")
-                with httpx.Client(base_url=base, timeout=300) as client:
-                    client.post(
-                        "/api/auth/signup",
-                        json={
-                            "first_name": "Mem",
-                            "last_name": "Bench",
-                            "email": "mem@bench.example.com",
-                            "password1": "bench-password",
-                            "password2": "bench-password",
-                            "city": "Cali",
-                            "country": "Colombia",
-                        },
-                    ).raise_for_status()
-                    token = client.post(
-                        "/api/auth/login",
-                        json={
-                            "email": "mem@bench.example.com",
-                            "password": "bench-password",
-                        },
-                    ).json()["access_token"]
-                    # Warm-up: a 2 MiB upload loads every code path (multipart, S3 multipart
-                    # transfer, SQS) so the baseline is the steady state, not a cold process.
-                    upload(client, token, small, "warm-up").raise_for_status()
-                    time.sleep(1)
-                    baseline_kb = proc_status_kb(api.pid, "VmRSS")
-                    Path(f"/proc/{api.pid}/clear_refs").write_text("5")  # reset VmHWM
-                    sampler = RssSampler(api.pid)
-                    sampler.start()
-                    started = time.perf_counter()
-                    response = upload(client, token, big, "100 MB upload")
-                    seconds = time.perf_counter() - started
-                    time.sleep(0.5)
-                    sampler.stop()
-                    hwm_kb = proc_status_kb(api.pid, "VmHWM")
-                    after_kb = proc_status_kb(api.pid, "VmRSS")
-                response.raise_for_status()
-                video_id = response.json()["video_id"]
-                import boto3
+        with api_on_sqlite(tmp) as api:
+            with httpx.Client(base_url=api.base, timeout=300) as client:
+                client.post(
+                    "/api/auth/signup",
+                    json={
+                        "first_name": "Mem",
+                        "last_name": "Bench",
+                        "email": "mem@bench.example.com",
+                        "password1": "bench-password",
+                        "password2": "bench-password",
+                        "city": "Cali",
+                        "country": "Colombia",
+                    },
+                ).raise_for_status()
+                token = client.post(
+                    "/api/auth/login",
+                    json={
+                        "email": "mem@bench.example.com",
+                        "password": "bench-password",
+                    },
+                ).json()["access_token"]
+                # Warm-up: a 2 MiB upload loads every code path (multipart, S3 multipart
+                # transfer, SQS) so the baseline is the steady state, not a cold process.
+                upload(client, token, small, "warm-up").raise_for_status()
+                time.sleep(1)
+                baseline_kb = proc_status_kb(api.pid, "VmRSS")
+                Path(f"/proc/{api.pid}/clear_refs").write_text("5")  # reset VmHWM
+                sampler = RssSampler(api.pid)
+                sampler.start()
+                started = time.perf_counter()
+                response = upload(client, token, big, "100 MB upload")
+                seconds = time.perf_counter() - started
+                time.sleep(0.5)
+                sampler.stop()
+                hwm_kb = proc_status_kb(api.pid, "VmHWM")
+                after_kb = proc_status_kb(api.pid, "VmRSS")
+            response.raise_for_status()
+            video_id = response.json()["video_id"]
+            import boto3
 
-                s3 = boto3.client(
-                    "s3",
-                    endpoint_url=aws_env["AWS_ENDPOINT_URL"],
-                    region_name="us-east-1",
-                    aws_access_key_id="local",
-                    aws_secret_access_key="local",
-                )
-                stored = s3.head_object(Bucket="vidpipe-media", Key=f"uploads/{video_id}.mp4")
-                stored_bytes = stored["ContentLength"]
+            s3 = boto3.client(
+                "s3",
+                endpoint_url=api.aws_env["AWS_ENDPOINT_URL"],
+                region_name="us-east-1",
+                aws_access_key_id="local",
+                aws_secret_access_key="local",
+            )
+            stored = s3.head_object(Bucket="vidpipe-media", Key=f"uploads/{video_id}.mp4")
+            stored_bytes = stored["ContentLength"]
 
     peak_kb = max(sampler.peak_kb, hwm_kb)
     growth_mb = (peak_kb - baseline_kb) / 1024

@@ -81,8 +81,12 @@ def _api_up(api: str) -> bool:
         return False
 
 
-def make_test_clip(path, *, seconds: float, width: int, height: int) -> None:
-    """A synthetic basketball-free but honest clip: moving test pattern + a tone, H.264/AAC MP4."""
+def make_test_clip(
+    path, *, seconds: float, width: int, height: int, rate: int = 30, audio: bool = True
+) -> None:
+    """A synthetic basketball-free but honest clip: moving test pattern (+ a tone unless
+    `audio=False`), H.264(/AAC) MP4."""
+    tone = ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"] if audio else []
     subprocess.run(
         [
             "ffmpeg",
@@ -93,20 +97,15 @@ def make_test_clip(path, *, seconds: float, width: int, height: int) -> None:
             "-f",
             "lavfi",
             "-i",
-            f"testsrc2=size={width}x{height}:rate=30:duration={seconds}",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency=440:duration={seconds}",
+            f"testsrc2=size={width}x{height}:rate={rate}:duration={seconds}",
+            *tone,
             "-c:v",
             "libx264",
             "-preset",
             "ultrafast",
             "-pix_fmt",
             "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
+            *(["-c:a", "aac", "-shortest"] if audio else []),
             "-movflags",
             "+faststart",
             str(path),

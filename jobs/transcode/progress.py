@@ -4,17 +4,18 @@ status queue at most every few seconds, fire-and-forget (no task token; the poll
 from __future__ import annotations
 
 import logging
-import threading
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from vidpipe.contracts import VideoProgressMessage
 
+from .periodic import Periodic
+
 log = logging.getLogger(__name__)
 
 
-class ProgressSender:
+class ProgressSender(Periodic):
     """`update(percent)` is the runner's progress hook (cheap: it only stores the value); a
     thread sends the latest value every `interval` seconds when it moved. A failed send is
     logged and forgotten: progress is a nicety, the outcome is reported through Step Functions."""
@@ -27,37 +28,26 @@ class ProgressSender:
         interval: float,
         client=None,
     ) -> None:
+        super().__init__(interval, "progress")
         self.queue_url = queue_url
         self.video_id = video_id
         self.attempt = attempt
-        self.interval = interval
         self.client = client or boto3.client("sqs")
         self.sent: list[int] = []
         self._latest: int | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
 
     def update(self, percent: int) -> None:
         self._latest = percent
 
-    def __enter__(self) -> ProgressSender:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            percent = self._latest
-            if percent is None or (self.sent and percent <= self.sent[-1]):
-                continue
-            try:
-                body = VideoProgressMessage(
-                    video_id=self.video_id, attempt=self.attempt, progress=percent
-                ).model_dump_json()
-                self.client.send_message(QueueUrl=self.queue_url, MessageBody=body)
-                self.sent.append(percent)
-            except (BotoCoreError, ClientError, ValueError) as exc:  # ValueError: pydantic
-                log.warning("progress %d%% not sent: %s", percent, exc)
+    def tick(self) -> None:
+        percent = self._latest
+        if percent is None or (self.sent and percent <= self.sent[-1]):
+            return
+        try:
+            body = VideoProgressMessage(
+                video_id=self.video_id, attempt=self.attempt, progress=percent
+            ).model_dump_json()
+            self.client.send_message(QueueUrl=self.queue_url, MessageBody=body)
+            self.sent.append(percent)
+        except (BotoCoreError, ClientError, ValueError) as exc:  # ValueError: pydantic
+            log.warning("progress %d%% not sent: %s", percent, exc)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -12,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from vidpipe.aws import TASK_TOKEN_GONE_CODES, error_code
 
 from .errors import TranscodeError
+from .periodic import Periodic
 from .runner import Cancellation
 
 log = logging.getLogger(__name__)
@@ -63,42 +63,32 @@ class Reporter:
             raise ReportError(f"{name} failed: {error_code(exc) or exc}") from exc
 
 
-class Heartbeat:
+class Heartbeat(Periodic):
     """Sends SendTaskHeartbeat every `period` seconds while the job works (download, ffmpeg,
     upload). If Step Functions answers that the task is gone, it cancels the job so that a dead
     attempt does not keep burning CPU (and cannot complete a later attempt that reuses the token,
     as moto does)."""
 
     def __init__(self, reporter: Reporter, period: float, cancellation: Cancellation) -> None:
+        super().__init__(period, "heartbeat")
         self.reporter = reporter
-        self.period = period
         self.cancellation = cancellation
         self.sent = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.period):
-            try:
-                self.reporter.heartbeat()
-                self.sent += 1
-                log.debug("heartbeat %d sent", self.sent)
-            except ClientError as exc:
-                code = error_code(exc)
-                if code in TASK_TOKEN_GONE_CODES:
-                    log.error("heartbeat rejected (%s): the state gave up on this task", code)
-                    self.cancellation.cancel(
-                        TaskAbandoned(f"the state machine no longer waits for this task ({code})")
-                    )
-                    return
-                log.warning("heartbeat failed (%s); will retry", code)
-            except BotoCoreError as exc:  # network: try again next period
-                log.warning("heartbeat failed (%s); will retry", exc)
+    def tick(self) -> bool:
+        try:
+            self.reporter.heartbeat()
+            self.sent += 1
+            log.debug("heartbeat %d sent", self.sent)
+        except ClientError as exc:
+            code = error_code(exc)
+            if code in TASK_TOKEN_GONE_CODES:
+                log.error("heartbeat rejected (%s): the state gave up on this task", code)
+                self.cancellation.cancel(
+                    TaskAbandoned(f"the state machine no longer waits for this task ({code})")
+                )
+                return False  # no more heartbeats
+            log.warning("heartbeat failed (%s); will retry", code)
+        except BotoCoreError as exc:  # network: try again next period
+            log.warning("heartbeat failed (%s); will retry", exc)
+        return True

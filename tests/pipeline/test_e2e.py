@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from cli.demo import make_test_clip
 from vidpipe.db.models import User
 
 # Boots a local cloud, ffmpeg or servers: `make test` runs these after the quick ones.
@@ -23,54 +24,18 @@ POLICY = {
 }
 
 
-def _clip(path, *args):
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args, str(path)], check=True
-    )
-    return path.read_bytes()
-
-
 @pytest.fixture
 def clips(tmp_path):
-    return {
-        "a": _clip(
-            tmp_path / "a.mp4",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=426x240:rate=30:duration=3",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=duration=3",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-        ),
-        "b": _clip(
-            tmp_path / "b.mp4",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=240x426:rate=25:duration=2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ),
-        # An MP4 by its content, with no video stream: invalid input for the job.
-        "audio_only": _clip(
-            tmp_path / "c.mp4", "-f", "lavfi", "-i", "sine=duration=3", "-c:a", "aac", "-f", "mp4"
-        ),
-    }
+    a, b, audio_only = (tmp_path / f"{name}.mp4" for name in ("a", "b", "audio_only"))
+    make_test_clip(a, seconds=3, width=426, height=240)
+    make_test_clip(b, seconds=2, width=240, height=426, rate=25, audio=False)  # portrait, silent
+    # An MP4 by its content, with no video stream: invalid input for the job.
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"]
+        + ["sine=duration=3", "-c:a", "aac", "-f", "mp4", str(audio_only)],
+        check=True,
+    )
+    return {"a": a.read_bytes(), "b": b.read_bytes(), "audio_only": audio_only.read_bytes()}
 
 
 def _token(client: TestClient) -> str:
