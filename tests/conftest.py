@@ -5,6 +5,7 @@ import threading
 
 import botocore.loaders
 import botocore.session
+import pytest
 
 # Dummy credentials and a fixed region before anything imports boto3: moto answers every call.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -52,3 +53,23 @@ def _shared_loader(search_path_string=None):
 _original_create_loader = botocore.session.create_loader
 botocore.session.create_loader = _shared_loader
 
+
+# `make test` runs each half with pytest-xdist, `--dist loadgroup`: every test goes with its group
+# to one worker. A group is a module (module-scoped stacks and browsers are built once), or one of
+# these folders whose session-scoped fixtures are costly (generated media, Pulumi program runs),
+# or tests/pipeline with tests/iam: the IAM parity test reads the calls its worker recorded while
+# the pipeline scenarios ran (tests/iam/plugin.py sorts it after them).
+XDIST_GROUPS = {
+    "tests/pipeline/": "pipeline-and-iam",
+    "tests/iam/": "pipeline-and-iam",
+    "tests/pulumi/": "pulumi",
+    "tests/transcode/": "transcode",
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        group = next((g for folder, g in XDIST_GROUPS.items() if module.startswith(folder)), module)
+        item.add_marker(pytest.mark.xdist_group(group))
