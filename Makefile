@@ -22,11 +22,15 @@ run: install
 	$(VENV)/bin/vidpipe up
 
 # The quick tests first (a broken build fails in a minute), then the slow ones (`-m slow`).
+# Each half on two pytest-xdist workers; a test goes with its group (its module, or a folder whose
+# fixtures are costly: tests/conftest.py) to one worker. `make test XDIST=` runs them in one process.
+XDIST ?= -n 2 --dist loadgroup
+
 test: install
 	bash scripts/bootstrap.sh --with-postgres
 	export VIDPIPE_TEST_POSTGRES_URL="$$(bash scripts/test-postgres.sh)" \
 	  PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$$PATH"; \
-	$(PY) -m pytest -m "not slow" && $(PY) -m pytest -m slow
+	$(PY) -m pytest -m "not slow" $(XDIST) && $(PY) -m pytest -m slow $(XDIST)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -110,8 +110,9 @@ def test_a_restarted_attempt_forgets_the_previous_progress(client, processing, a
 @pytest.mark.parametrize(
     "body",
     [
-        _progress(str(uuid.uuid4()), 1, 101),
-        _progress(str(uuid.uuid4()), 0, 5),
+        # Fixed video ids (the test ids must match across pytest-xdist workers).
+        _progress("3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a", 1, 101),
+        _progress("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d", 0, 5),
         json.dumps({"version": 2, "type": "video.progress"}),
         "not json",
     ],

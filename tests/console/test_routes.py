@@ -12,13 +12,18 @@ from tests.console.conftest import DEFINITION, run_execution
 from vidpipe import aws, videos
 from vidpipe.db.models import Video, VideoStatus
 
+# Fixed ids of videos that do not exist (fixed, not uuid4(): the test ids must be the same in every
+# pytest-xdist worker's collection).
+NO_VIDEO = "0b7a6d1e-3c55-4f2a-9d8e-6a1f2c3b4d5e"
+NO_VIDEO_2 = "9e8d7c6b-5a49-4382-8716-0f1e2d3c4b5a"
+
 ROUTES = [
     ("GET", "/api/console/executions"),
-    ("GET", f"/api/console/executions/{uuid.uuid4()}-1"),
+    ("GET", f"/api/console/executions/{NO_VIDEO}-1"),
     ("GET", "/api/console/queues"),
     ("GET", "/api/console/stats"),
     ("GET", "/api/console/dlq"),
-    ("POST", f"/api/console/videos/{uuid.uuid4()}/retry"),
+    ("POST", f"/api/console/videos/{NO_VIDEO}/retry"),
     ("POST", "/api/console/dlq/redrive"),
 ]
 
@@ -95,7 +100,7 @@ def test_execution_detail_has_definition_path_and_timeline(
     assert listed["executions"][0]["video_status"] == "uploaded"
 
 
-@pytest.mark.parametrize("name", ["not-an-execution", f"{uuid.uuid4()}-7"])
+@pytest.mark.parametrize("name", ["not-an-execution", f"{NO_VIDEO_2}-7"])
 def test_unknown_execution_is_404(client, console_settings, operator, name):
     answer = client.get(f"/api/console/executions/{name}", headers=operator.headers)
     assert answer.status_code == 404

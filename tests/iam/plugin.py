@@ -2,7 +2,9 @@
 
 Loaded by tests/iam/conftest.py (so `pytest tests` or `pytest tests/pipeline tests/iam` records
 the pipeline tests that run before the parity test), and with `-p tests.iam.plugin` by the parity
-test's own pytest subprocess when the session did not run the scenarios it needs.
+test's own pytest subprocess for the scenarios the session did not run. Under xdist each worker
+records its own tests: the root conftest puts tests/pipeline and tests/iam in one xdist group, so
+the parity test runs after the pipeline scenarios, in the worker that recorded them.
 """
 
 from __future__ import annotations
@@ -44,9 +46,16 @@ def recording(config: pytest.Config) -> Path | None:
     return config.stash.get(_PATH, None)
 
 
-def scenarios_ran() -> bool:
-    """Whether this session ran every scenario the parity test needs."""
-    return set(SCENARIOS) <= _ran
+def scenarios_missing() -> list[str]:
+    """The scenarios whose body did not run in this session (or in this xdist worker)."""
+    return [node for node in SCENARIOS if node not in _ran]
+
+
+def _plain_node_id(node_id: str) -> str:
+    """The node id without the "@group" suffix that `--dist loadgroup` gives grouped tests."""
+    if node_id.rfind("@") > node_id.rfind("]"):
+        return node_id.rsplit("@", 1)[0]
+    return node_id
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,7 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Child Pythons (the job the local Fargate runner starts) record into the same file.
     os.environ["PYTHONPATH"] = recorder.subprocess_pythonpath(work / "site", log)
     config.stash[_PATH] = log
-    config.pluginmanager.register(_Reports(), "vidpipe-aws-call-reports")
+    config.pluginmanager.register(_Reports(log), "vidpipe-aws-call-reports")
 
 
 @pytest.hookimpl(trylast=True)
@@ -68,9 +77,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 class _Reports:
-    """Sees every test's report. Registered as a plugin object: a hook in tests/iam/conftest.py
-    would only hear about the tests under tests/iam."""
+    """Sees every test's report, and marks in the recording where each test starts and ends.
+    Registered as a plugin object: a hook in tests/iam/conftest.py would only hear about the tests
+    under tests/iam."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None):
+        test = _plain_node_id(item.nodeid)
+        recorder.mark(self.log, "start", test)
+        try:
+            return (yield)
+        finally:
+            recorder.mark(self.log, "end", test)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call":
-            _ran.add(report.nodeid)
+            _ran.add(_plain_node_id(report.nodeid))

@@ -33,6 +33,7 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -209,8 +210,29 @@ def subprocess_pythonpath(directory: Path, log_path: Path) -> str:
     return os.pathsep.join(p for p in (str(directory), existing) if p)
 
 
-def read(path: str | os.PathLike) -> list[dict]:
+def mark(path: str | os.PathLike, event: str, test: str) -> None:
+    """A line that is no call: where a test starts or ends (tests/iam/plugin.py writes them)."""
+    line = json.dumps({"marker": event, "test": test}, sort_keys=True) + "\n"
+    with _lock, open(path, "a", encoding="utf-8") as handle:
+        handle.write(line)
+
+
+def read(path: str | os.PathLike, tests: Collection[str] | None = None) -> list[dict]:
+    """The calls recorded in `path`; with `tests`, only those made from the start of one of these
+    tests to its end (its fixtures' setup and teardown included, its subprocesses too: a
+    test's local cloud and jobs end with its teardown)."""
     file = Path(path)
     if not file.exists():
         return []
-    return [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
+    calls, inside = [], tests is None
+    for line in file.read_text().splitlines():
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        if "marker" in record:
+            if tests is not None:
+                inside = record["marker"] == "start" and record["test"] in tests
+            continue
+        if inside:
+            calls.append(record)
+    return calls

@@ -2,8 +2,9 @@
 program gives that component; so are the state machine's own service integrations.
 
 The calls are recorded (tests/iam/recorder.py) while the end-to-end and failure tests of
-tests/pipeline run: in this pytest session when it ran them in full (`pytest tests`), otherwise
-in a pytest subprocess started here. Each call is mapped to its IAM action and resource ARN on the
+tests/pipeline (and the console scenarios of tests/console) run: this pytest session's recording
+(its xdist worker's), plus a pytest subprocess started here for the scenarios the session did not
+run (`make test`'s slow half runs the pipeline ones, not the console's quick ones). Each call is mapped to its IAM action and resource ARN on the
 stack's resources (tests/iam/actions.py) and evaluated against the component's identity policies
 (tests/iam/policy.py says what that evaluator does not evaluate). A new boto3 call whose
 permission is missing, or that has no mapping yet, fails here.
@@ -40,10 +41,10 @@ def resources(parity_stack):
     return stack_policies.resources(parity_stack)
 
 
-def _run_scenarios(tmp_path_factory) -> list[dict]:
+def _run_scenarios(tmp_path_factory, scenarios) -> list[dict]:
     log = tmp_path_factory.mktemp("aws-calls") / "calls.jsonl"
     env = {**os.environ, recorder.ENV_VAR: str(log)}
-    pending, failed = list(plugin.SCENARIOS), []
+    pending, failed = list(scenarios), []
     # Each scenario must run; a scenario that fails its own assertions is run once more. Those
     # assertions time the pipeline, which a machine shared with other work can miss, and they are
     # tests/pipeline's to report: here only the calls matter, and re-running only adds calls.
@@ -78,9 +79,17 @@ def _run_scenarios(tmp_path_factory) -> list[dict]:
 @pytest.fixture(scope="module")
 def calls(request, tmp_path_factory) -> list[dict]:
     path = plugin.recording(request.config)
-    if path is not None and plugin.scenarios_ran():
-        return recorder.read(path)  # this session ran the scenarios: reuse what it recorded
-    return _run_scenarios(tmp_path_factory)
+    if path is None:
+        return _run_scenarios(tmp_path_factory, plugin.SCENARIOS)
+    missing = plugin.scenarios_missing()
+    if not missing:
+        return recorder.read(path)  # this session ran the scenarios: reuse all it recorded
+    # The calls of the scenarios this session (this xdist worker) ran, plus those of the others
+    # run in a subprocess: what a subprocess running them all records. `make test`'s slow half
+    # runs the pipeline scenarios, not the console's quick ones; running all of them again here
+    # cost two minutes.
+    ran = set(plugin.SCENARIOS) - set(missing)
+    return recorder.read(path, tests=ran) + _run_scenarios(tmp_path_factory, missing)
 
 
 @pytest.fixture(scope="module")

@@ -307,7 +307,9 @@ def test_a_backlog_costs_few_list_executions_calls(pipeline_factory):
         time.sleep(0.1)
     window = [t for t in calls if t >= start]
     per_minute = (len(window) - 1) * 60 / (window[-1] - window[0])
-    assert per_minute <= 60 / 2 * 1.5, per_minute
+    # The poller's counters say why when it fails (an end of a run, a re-delivered status that no
+    # longer applies, also re-counts a few times, 0.5 s apart).
+    assert per_minute <= 60 / 2 * 1.5, (per_minute, window, p.stack.poller.counts)
 
 
 def test_sweeper_redrives_a_processing_video_whose_run_died(pipeline_factory):
