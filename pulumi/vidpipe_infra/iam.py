@@ -145,6 +145,7 @@ def api_task_policy(
 
 
 def poller_task_policy(
+    bucket_arn: str,
     jobs_queue_arn: str,
     status_queue_arn: str,
     dlq_arn: str,
@@ -179,6 +180,15 @@ def poller_task_policy(
         # Answers the MarkProcessing callback (sqs:sendMessage.waitForTaskToken).
         _statement(
             "TaskTokens", ["states:SendTaskSuccess", "states:SendTaskFailure"], [state_machine_arn]
+        ),
+        # A job's output that lands after its video was deleted is removed when the poller
+        # records it (vidpipe.videos.mark_processed): list processed/<id>/, delete what is there.
+        _statement("LateOutput", ["s3:DeleteObject"], [f"{bucket_arn}/{PROCESSED_PREFIX}*"]),
+        _statement(
+            "ListLateOutput",
+            ["s3:ListBucket"],
+            [bucket_arn],
+            Condition={"StringLike": {"s3:prefix": [f"{PROCESSED_PREFIX}*"]}},
         ),
     )
 
@@ -421,7 +431,12 @@ class Roles(pulumi.ComponentResource):
                 f"{self._name}-poller-task-policy",
                 self.poller_task,
                 all_(
-                    jobs_queue_arn, status_queue_arn, dlq_arn, replies_queue_arn, state_machine_arn
+                    bucket_arn,
+                    jobs_queue_arn,
+                    status_queue_arn,
+                    dlq_arn,
+                    replies_queue_arn,
+                    state_machine_arn,
                 ).apply(lambda v: poller_task_policy(*v)),
             )
         )

@@ -29,6 +29,8 @@ SCENARIOS = (
     "tests/pipeline/test_failures.py::test_deleting_a_processing_video_stops_its_execution",
     "tests/pipeline/test_failures.py::test_sweeper_redrives_a_processing_video_whose_run_died",
     "tests/pipeline/test_failures.py::test_operators_retry_and_redrive_without_database_access",
+    # The poller removes an output that landed after its video was deleted.
+    "tests/pipeline/test_failures.py::test_output_that_lands_after_its_video_was_deleted_is_removed",
     # The API's operators' console: runs, a run's detail, queue depths, the DLQ and its redrive.
     "tests/console/test_routes.py::test_executions_newest_first_with_status_filter[sqlite]",
     "tests/console/test_routes.py::test_execution_detail_has_definition_path_and_timeline[sqlite]",

@@ -159,7 +159,11 @@ def test_poller_task_policy(stack):
     expected |= {
         (a, state_machine(stack)) for a in ("states:SendTaskSuccess", "states:SendTaskFailure")
     }
-    assert grants(stack.role_policy("vidpipe-poller-task")) == expected
+    expected |= {("s3:DeleteObject", f"{BUCKET}/processed/*"), ("s3:ListBucket", BUCKET)}
+    policy = stack.role_policy("vidpipe-poller-task")
+    assert grants(policy) == expected
+    (listing,) = [s for s in policy["Statement"] if "s3:ListBucket" in s["Action"]]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["processed/*"]}}
 
 
 def test_transcode_task_policy(stack):
