@@ -293,6 +293,19 @@ def test_a_backlog_costs_few_list_executions_calls(pipeline_factory):
     p.sfn.meta.events.register(
         "before-call.sfn.ListExecutions", lambda **_: calls.append(time.monotonic())
     )
+    # A run that ends (here only when a busy machine breaks the long run, e.g. a missed
+    # heartbeat) is re-counted a few times on purpose (RunningExecutions' rechecks): those
+    # bursts are bounded below and kept out of the rate.
+    running = p.stack.poller.running
+    ends: list[float] = []
+    run_ended = running.run_ended
+
+    def record_end() -> None:
+        ends.append(time.monotonic())
+        run_ended()
+
+    running.run_ended = record_end
+    burst = running.rechecks * running.recheck_seconds + 1.0
     for _ in range(3):  # one runs for a minute, two wait
         p.video()
     end = time.monotonic() + 60
@@ -306,10 +319,14 @@ def test_a_backlog_costs_few_list_executions_calls(pipeline_factory):
         assert time.monotonic() < end, "no recount"
         time.sleep(0.1)
     window = [t for t in calls if t >= start]
-    per_minute = (len(window) - 1) * 60 / (window[-1] - window[0])
-    # The poller's counters say why when it fails (an end of a run, a re-delivered status that no
-    # longer applies, also re-counts a few times, 0.5 s apart).
-    assert per_minute <= 60 / 2 * 1.5, (per_minute, window, p.stack.poller.counts)
+    in_bursts = [t for t in window[1:] if any(e <= t <= e + burst for e in ends)]
+    regular = [t for t in window[1:] if t not in in_bursts]
+    per_minute = len(regular) * 60 / (window[-1] - window[0])
+    diagnosis = (per_minute, window, ends, p.stack.poller.counts)
+    assert per_minute <= 60 / 2 * 1.5, diagnosis
+    assert len(in_bursts) <= (running.rechecks + 1) * len(
+        [e for e in ends if e + burst >= start]
+    ), diagnosis
 
 
 def test_sweeper_redrives_a_processing_video_whose_run_died(pipeline_factory):
