@@ -4,17 +4,8 @@ import uuid
 import jwt
 from sqlalchemy import select
 
+from tests.api.bodies import SIGNUP
 from vidpipe.db.models import User
-
-SIGNUP = {
-    "first_name": "Ana",
-    "last_name": "Perez",
-    "email": "ana@example.com",
-    "password1": "long-enough",
-    "password2": "long-enough",
-    "city": "Bogota",
-    "country": "CO",
-}
 
 
 def signup(client, **changes):

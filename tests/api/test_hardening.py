@@ -8,18 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from tests.api.bodies import SIGNUP
 from vidpipe import videos
-
-SIGNUP = {
-    "first_name": "Ana",
-    "last_name": "Perez",
-    "email": "ana@example.com",
-    "password1": "long-enough",
-    "password2": "long-enough",
-    "city": "Bogota",
-    "country": "CO",
-}
-
 
 # --- bodies are bounded before they are parsed -------------------------------------------
 

@@ -11,22 +11,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from api.main import create_app
+from tests.api.bodies import SIGNUP
 from tests.api.live import wait_for
 from vidpipe import login_throttle, users
 from vidpipe.db.models import LoginThrottle, User, utcnow
 from vidpipe.security import common_passwords, hash_password
 
 ADDRESS_FREE = login_throttle.ADDRESS.free
-
-SIGNUP = {
-    "first_name": "Ana",
-    "last_name": "Perez",
-    "email": "ana@example.com",
-    "password1": "long-enough",
-    "password2": "long-enough",
-    "city": "Bogota",
-    "country": "CO",
-}
 
 
 @pytest.fixture(autouse=True)

@@ -72,29 +72,27 @@ def player_headers(make_player):
     return make_player().headers
 
 
+# The same bounded, reproducible generation for both runs (with and without a token).
+BOUNDED = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+
+
 def _run(case, headers=None):
     case.call_and_validate(headers=headers, checks=CHECKS)
 
 
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
+@BOUNDED
 def test_api_anonymously(case):
     _run(case)
 
 
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
+@BOUNDED
 def test_api_with_a_token(case, player_headers):
     _run(case, headers=player_headers)

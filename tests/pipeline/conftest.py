@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from localcloud.cloud import LocalCloud, local_cloud
+from tests.factories import add_player
 from vidpipe import aws, executions
 from vidpipe.contracts import execution_name
 from vidpipe.db.models import User, Video
@@ -78,18 +79,7 @@ class Pipeline:
 
     def user(self) -> User:
         with self.sessions() as s:
-            u = User(
-                first_name="Test",
-                last_name="Player",
-                email=f"{uuid.uuid4().hex}@x.io",
-                password_hash="x",
-                city="Cali",
-                city_key="cali",
-                country="CO",
-            )
-            s.add(u)
-            s.commit()
-            return u
+            return add_player(s)
 
     def video(
         self, owner: User | None = None, body: bytes = b"not really a video", publish: bool = True

@@ -88,9 +88,10 @@ def _scratch_queue(p) -> str:
     return p.sqs.create_queue(QueueName="shim-test-tokens")["QueueUrl"]
 
 
-def _token_wait(p, name: str) -> tuple[str, str]:
-    """An execution waiting on sqs:sendMessage.waitForTaskToken (unaffected by the ECS bug)."""
-    definition = {
+def _wait_definition(p, **state) -> dict:
+    """One Task state waiting on sqs:sendMessage.waitForTaskToken (unaffected by the ECS bug),
+    with `state`'s extra fields (e.g. a Retry)."""
+    return {
         "StartAt": "Wait",
         "States": {
             "Wait": {
@@ -100,17 +101,31 @@ def _token_wait(p, name: str) -> tuple[str, str]:
                     "QueueUrl": _scratch_queue(p),
                     "MessageBody": {"token.$": "$$.Task.Token"},
                 },
+                **state,
                 "End": True,
             }
         },
     }
+
+
+def _start(p, name: str, definition: dict) -> str:
     arn = p.sfn.create_state_machine(
         name=name, definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/x"
     )["stateMachineArn"]
-    execution = p.sfn.start_execution(stateMachineArn=arn, name="one", input="{}")["executionArn"]
+    return p.sfn.start_execution(stateMachineArn=arn, name="one", input="{}")["executionArn"]
+
+
+def _next_token(p) -> str:
+    """The task token of the next waiting state (its message, taken off the scratch queue)."""
     message = p.sqs.receive_message(QueueUrl=_scratch_queue(p), WaitTimeSeconds=5)["Messages"][0]
     p.sqs.delete_message(QueueUrl=_scratch_queue(p), ReceiptHandle=message["ReceiptHandle"])
-    return execution, json.loads(message["Body"])["token"]
+    return json.loads(message["Body"])["token"]
+
+
+def _token_wait(p, name: str) -> tuple[str, str]:
+    """An execution waiting on its task token, and the token."""
+    execution = _start(p, name, _wait_definition(p))
+    return execution, _next_token(p)
 
 
 def test_moto_still_drops_the_cause_of_send_task_failure(pipeline_factory):
@@ -155,41 +170,17 @@ def test_moto_still_has_no_ecs_error_names():
 
 def test_moto_still_reuses_the_task_token_across_retries(pipeline_factory):
     p = pipeline_factory("ok", with_workers=False)
-    definition = {
-        "StartAt": "Wait",
-        "States": {
-            "Wait": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                "Parameters": {
-                    "QueueUrl": _scratch_queue(p),
-                    "MessageBody": {"token.$": "$$.Task.Token"},
-                },
-                "Retry": [{"ErrorEquals": ["Again"], "IntervalSeconds": 1, "MaxAttempts": 1}],
-                "End": True,
-            }
-        },
-    }
-
-    def token() -> str:
-        received = p.sqs.receive_message(QueueUrl=_scratch_queue(p), WaitTimeSeconds=5)
-        message = received["Messages"][0]
-        p.sqs.delete_message(QueueUrl=_scratch_queue(p), ReceiptHandle=message["ReceiptHandle"])
-        return json.loads(message["Body"])["token"]
-
+    definition = _wait_definition(
+        p, Retry=[{"ErrorEquals": ["Again"], "IntervalSeconds": 1, "MaxAttempts": 1}]
+    )
     tokens = {}
     try:
         for shimmed in (False, True):
             (ecs_shim.install if shimmed else ecs_shim.uninstall)()
-            arn = p.sfn.create_state_machine(
-                name=f"retry-{shimmed}",
-                definition=json.dumps(definition),
-                roleArn="arn:aws:iam::123456789012:role/x",
-            )["stateMachineArn"]
-            p.sfn.start_execution(stateMachineArn=arn, name="one", input="{}")
-            first = token()
+            _start(p, f"retry-{shimmed}", definition)
+            first = _next_token(p)
             p.sfn.send_task_failure(taskToken=first, error="Again", cause="retry me")
-            tokens[shimmed] = (first, token())
+            tokens[shimmed] = (first, _next_token(p))
     finally:
         ecs_shim.install()
     assert tokens[False][0] == tokens[False][1], REMOVE

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy.orm import sessionmaker
 
 from poller.status import apply
+from tests.factories import add_player
 from vidpipe import videos
 from vidpipe.contracts import VideoStatusMessage
 from vidpipe.db.migrate import upgrade_to_head
-from vidpipe.db.models import User, Video, VideoStatus
+from vidpipe.db.models import Video, VideoStatus
 from vidpipe.db.session import make_engine
 from vidpipe.settings import Settings
 
@@ -30,17 +31,7 @@ def sessions(tmp_path):
 def video_id(sessions) -> uuid.UUID:
     vid = uuid.uuid4()
     with sessions() as s:
-        owner = User(
-            first_name="Test",
-            last_name="Player",
-            email=f"{uuid.uuid4().hex}@x.io",
-            password_hash="x",
-            city="Cali",
-            city_key="cali",
-            country="CO",
-        )
-        s.add(owner)
-        s.commit()
+        owner = add_player(s)
         videos.create_video(s, video_id=vid, owner=owner, title="t", key="k", size=1)
     return vid
 
