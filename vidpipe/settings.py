@@ -56,10 +56,11 @@ class Settings(BaseSettings):
     # it is taken from a presigned URL's host.
     media_origin: str | None = None
     # How long one API process may serve a cached page of the public list or the rankings that
-    # another process (API task, poller) has since changed: the bound on a vote's or a newly
-    # processed video's visibility across tasks (a vote is visible at once in its own process).
-    # 0 turns the cache off. See docs/benchmarks.md.
-    public_cache_seconds: float = Field(default=10.0, ge=0, le=300)
+    # another process (API task, poller) has since changed: it re-reads the public revision at
+    # most this often. The bound on a vote's or a newly processed video's visibility across
+    # tasks (a vote is visible at once in its own process). 0 turns the cache off. See
+    # docs/benchmarks.md.
+    public_cache_seconds: float = Field(default=1.0, ge=0, le=300)
     # Seconds after which an upload whose SQS message was never confirmed is re-sent by the sweeper.
     resend_after_seconds: int = 60
 

@@ -18,7 +18,7 @@ from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vidpipe import aws, executions, runs, storage
+from vidpipe import aws, executions, public_revision, runs, storage
 from vidpipe.contracts import VideoJobMessage, output_prefix_for, upload_key_for
 from vidpipe.db.models import User, Video, VideoStatus, utcnow
 from vidpipe.errors import BadRequest, Forbidden, NotFound, Unavailable
@@ -157,6 +157,7 @@ def mark_processed(
     session.execute(
         update(User).where(User.id == video.owner_id).values(public_videos=User.public_videos + 1)
     )
+    public_revision.bump(session)  # last: the counter's row lock lasts only until the commit
     return True
 
 

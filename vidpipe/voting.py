@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from vidpipe import public_revision
 from vidpipe.db.models import User, Video, VideoStatus, Vote, utcnow
 from vidpipe.errors import BadRequest, NotFound
 from vidpipe.users import city_key
@@ -40,6 +41,7 @@ def vote(session: Session, voter: User, video_id: uuid.UUID | None) -> None:
             first_vote_at=func.coalesce(User.first_vote_at, now),
         )
     )
+    public_revision.bump(session)
     session.commit()
 
 

@@ -1,18 +1,24 @@
 """The public list, voting and the rankings.
 
 The public list and the rankings are the same for every anonymous visitor and change only when a
-vote or a processed video lands, so each app caches their rendered pages (JSON bytes + ETag) for at
-most `public_cache_seconds`, and drops them at once when it records a vote. An anonymous cache hit
-is answered on the event loop: no thread-pool hop, no database session, no ORM objects, no
-pydantic. Answers carry an ETag (`If-None-Match` gets a 304) and `Cache-Control: public,
-no-cache` (clients revalidate, so they never show a page older than the server's). A caller who
-sends credentials gets the same cached rows plus their own `voted` flags, in one thread-pool hop.
+vote or a processed video lands, and each such change bumps the public revision
+(vidpipe.public_revision) in its own transaction. So each app keeps their rendered pages (JSON
+bytes + ETag) for as long as the revision stays the same, and re-reads the revision at most every
+`public_cache_seconds` (one small query, shared by the requests that arrive meanwhile): that is
+the bound on how stale a page can be after another process changed it. The app that records a
+vote re-reads at once. An anonymous cache hit is answered on the event loop: no thread-pool hop,
+no database session, no ORM objects, no pydantic. Answers carry an ETag (`If-None-Match` gets a
+304) and `Cache-Control: public, no-cache` (clients revalidate, so they never show a page older
+than the server's). A caller who sends credentials gets the same cached rows plus their own
+`voted` flags, in one thread-pool hop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import math
 import threading
 import time
 import uuid
@@ -35,7 +41,7 @@ from api.deps import (
     parse_video_id,
 )
 from api.schemas import MessageOut, Paging, PublicVideo, RankingRow, error_responses
-from vidpipe import storage, voting
+from vidpipe import public_revision, storage, voting
 from vidpipe.settings import Settings
 from vidpipe.users import city_key
 
@@ -44,6 +50,14 @@ router = APIRouter(prefix="/api/public", tags=["public"])
 PagingQuery = Annotated[Paging, Query()]
 
 CACHE_BUDGET_BYTES = 16 * 1024 * 1024  # rendered bytes of all cached pages of one process
+# A page also ages out, whatever the revision, so the presigned URLs in it stay valid long enough:
+# storage reuses a URL while >= 2/3 of its expiry remains, a page adds at most 1/6 of it, so every
+# URL handed out has >= half its expiry left.
+PAGE_MAX_AGE_SECONDS = 60.0
+
+
+def page_max_age(settings: Settings) -> float:
+    return min(PAGE_MAX_AGE_SECONDS, settings.presign_expiry_seconds / 6)
 
 
 @dataclass(frozen=True)
@@ -51,38 +65,81 @@ class _Page:
     rows: tuple[dict[str, Any], ...]
     body: bytes
     etag: str
-    generation: int
+    revision: int | None
     created: float
 
 
-def _render(rows: list[dict[str, Any]], generation: int) -> _Page:
+def _render(rows: list[dict[str, Any]], revision: int | None) -> _Page:
     # The bytes FastAPI's JSONResponse would send, encoded once per cached page.
     body = json.dumps(rows, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
     etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
-    return _Page(tuple(rows), body, etag, generation, time.monotonic())
+    return _Page(tuple(rows), body, etag, revision, time.monotonic())
 
 
 class _PageCache:
-    """Rendered pages per (list, city key, page, page size); TTL, change counter, byte budget.
+    """Rendered pages per (list, city key, page, page size), kept while the public revision they
+    were read at is the current one (and at most `max_age`), within a byte budget.
 
-    `generation` counts the changes this app made (votes): a page read before a change is never
-    kept after it, even when its read finishes later.
+    `revision` is the last one read from the database, at `checked_at` (monotonic, taken before
+    the read). A page is tagged with the revision known before its rows were read, so its rows are
+    at least that new; a page whose tag is no longer current is never served nor kept.
     """
 
-    def __init__(self, ttl: float, budget: int = CACHE_BUDGET_BYTES) -> None:
-        self.ttl = ttl
+    def __init__(self, bound: float, max_age: float, budget: int = CACHE_BUDGET_BYTES) -> None:
+        self.bound = bound
+        self.max_age = max_age
         self.budget = budget
-        self.generation = 0
+        self.revision: int | None = None
+        self.checked_at = -math.inf
         self._pages: OrderedDict[tuple, _Page] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()  # the authenticated path reads it from worker threads
+        self._refresh: asyncio.Task | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.bound > 0
+
+    def due(self) -> bool:
+        """Whether the revision must be read again before a page is served."""
+        return self.enabled and time.monotonic() - self.checked_at >= self.bound
+
+    def observe(self, revision: int, read_started: float) -> None:
+        with self._lock:
+            if revision != self.revision:
+                self._pages.clear()
+                self._bytes = 0
+                self.revision = revision
+            self.checked_at = max(self.checked_at, read_started)
+
+    def check_in_thread(self, session) -> None:
+        """Re-read the revision if due, from a worker thread that has a session."""
+        if self.due():
+            started = time.monotonic()
+            self.observe(public_revision.current(session), started)
+
+    async def check(self, read_revision: Callable[[], int]) -> None:
+        """Re-read the revision if due: one thread hop, shared by every request that arrives
+        while it runs (under load, one query per `bound` instead of one per request)."""
+        if not self.due():
+            return
+        loop = asyncio.get_running_loop()
+        task = self._refresh
+        # A task belongs to its event loop (each TestClient portal runs its own).
+        if task is None or task.done() or task.get_loop() is not loop:
+            task = self._refresh = loop.create_task(self._read(read_revision))
+        await asyncio.shield(task)
+
+    async def _read(self, read_revision: Callable[[], int]) -> None:
+        started = time.monotonic()
+        self.observe(await run_in_threadpool(read_revision), started)
 
     def get(self, key: tuple) -> _Page | None:
         with self._lock:
             page = self._pages.get(key)
             if page is None:
                 return None
-            if time.monotonic() - page.created >= self.ttl:
+            if page.revision != self.revision or time.monotonic() - page.created >= self.max_age:
                 self._drop(key)
                 return None
             self._pages.move_to_end(key)
@@ -90,8 +147,8 @@ class _PageCache:
 
     def put(self, key: tuple, page: _Page) -> None:
         with self._lock:
-            if self.ttl <= 0 or page.generation != self.generation:
-                return  # off, or a change landed while the page was being read: don't keep it
+            if not self.enabled or page.revision != self.revision:
+                return  # off, or the revision moved while the page was being read
             if key in self._pages:
                 self._drop(key)
             self._pages[key] = page
@@ -100,11 +157,9 @@ class _PageCache:
                 self._drop(next(iter(self._pages)))
 
     def changed(self) -> None:
-        """Something every visitor sees changed: forget every page."""
+        """This app changed what every visitor sees: re-read the revision before the next page."""
         with self._lock:
-            self.generation += 1
-            self._pages.clear()
-            self._bytes = 0
+            self.checked_at = -math.inf
 
     def _drop(self, key: tuple) -> None:
         self._bytes -= len(self._pages.pop(key).body)
@@ -121,13 +176,33 @@ def _cache(request: Request) -> _PageCache:
         with _cache_lock:
             cache = getattr(state, "public_page_cache", None)
             if cache is None:
-                ttl = _settings(request).public_cache_seconds
-                cache = state.public_page_cache = _PageCache(ttl)
+                settings = _settings(request)
+                cache = state.public_page_cache = _PageCache(
+                    settings.public_cache_seconds, page_max_age(settings)
+                )
     return cache
 
 
+def _read_revision(request: Request) -> Callable[[], int]:
+    def read() -> int:
+        with request.app.state.read_sessionmaker() as session:  # one statement: no transaction
+            return public_revision.current(session)
+
+    return read
+
+
+async def _cached_page(request: Request, key: tuple, read) -> _Page:
+    """The shared page: from the cache when its revision is current, else read in one hop."""
+    cache = _cache(request)
+    await cache.check(_read_revision(request))
+    page = cache.get(key)
+    if page is None:
+        page = await run_in_threadpool(_load, request, key, read)
+    return page
+
+
 def _settings(request: Request) -> Settings:
-    # Read directly: the settings dependency is a sync function, i.e. one thread-pool hop.
+    # Read directly: the worker-thread paths have no dependency injection.
     return request.app.state.settings
 
 
@@ -139,13 +214,13 @@ def _load(
     request: Request, key: tuple, read: Callable[[Any], list[dict[str, Any]]], session=None
 ) -> _Page:
     """Read and render a page (in a worker thread), and cache it."""
-    generation = _cache(request).generation  # before reading: a vote during it makes it stale
+    revision = _cache(request).revision  # known before the rows are read: they are at least as new
     if session is None:
         with request.app.state.read_sessionmaker() as own:  # one statement: no transaction
             rows = read(own)
     else:
         rows = read(session)
-    page = _render(rows, generation)
+    page = _render(rows, revision)
     _cache(request).put(key, page)
     return page
 
@@ -197,6 +272,7 @@ def _public_videos_for_caller(request: Request, paging: Paging) -> Response:
     key = _key("videos", paging)
     user = deps.optional_user_for(request)  # a bad credential is still a 401
     with request.app.state.sessionmaker() as session:
+        _cache(request).check_in_thread(session)
         page = _cache(request).get(key) or _load(
             request, key, _public_rows(settings, paging), session
         )
@@ -223,12 +299,9 @@ async def public_videos(
 ):
     if _sends_credentials(request):
         return await run_in_threadpool(_public_videos_for_caller, request, paging)
-    key = _key("videos", paging)
-    page = _cache(request).get(key)
-    if page is None:
-        page = await run_in_threadpool(
-            _load, request, key, _public_rows(_settings(request), paging)
-        )
+    page = await _cached_page(
+        request, _key("videos", paging), _public_rows(_settings(request), paging)
+    )
     return _shared_answer(request, page)
 
 
@@ -239,7 +312,7 @@ async def public_videos(
 )
 def vote(video_id: str, user: CurrentUser, session: SessionDep, request: Request) -> MessageOut:
     voting.vote(session, user, parse_video_id(video_id))
-    # Visible at once through this app; other API processes see it within their cache's TTL.
+    # Visible at once through this app; other API processes see it within `public_cache_seconds`.
     _cache(request).changed()
     return MessageOut(message="vote recorded")
 
@@ -265,10 +338,7 @@ def _ranking_rows(paging: Paging):
 
 @router.get("/rankings", response_model=list[RankingRow], responses=error_responses(400, 503))
 async def rankings(request: Request, paging: PagingQuery):
-    key = _key("rankings", paging)
-    page = _cache(request).get(key)
-    if page is None:
-        page = await run_in_threadpool(_load, request, key, _ranking_rows(paging))
+    page = await _cached_page(request, _key("rankings", paging), _ranking_rows(paging))
     return _shared_answer(request, page)
 
 

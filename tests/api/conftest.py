@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from api.main import create_app
 from vidpipe import aws, videos
 from vidpipe.db.migrate import upgrade_to_head
-from vidpipe.db.models import Base, User
+from vidpipe.db.models import Base, PublicRevision, User
 from vidpipe.settings import Settings
 from vidpipe.users import city_key
 
@@ -60,13 +60,15 @@ def database_url(request, tmp_path_factory) -> Iterator[str]:
 
 
 def _empty_tables(url: str) -> None:
+    # The public revision's single row belongs to the schema (migration 0004), like a sequence.
+    tables = [t for t in Base.metadata.sorted_tables if t.name != PublicRevision.__tablename__]
     engine = create_engine(url)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            names = ", ".join(table.name for table in Base.metadata.sorted_tables)
+            names = ", ".join(table.name for table in tables)
             conn.execute(text(f"TRUNCATE {names} CASCADE"))
         else:
-            for table in reversed(Base.metadata.sorted_tables):
+            for table in reversed(tables):
                 conn.execute(table.delete())
     engine.dispose()
 

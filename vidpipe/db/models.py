@@ -221,3 +221,16 @@ class VideoRun(Base):
         UniqueConstraint("video_id", "attempt", name="uq_video_runs_attempt"),
         Index("ix_video_runs_finished", "finished_at"),
     )
+
+
+class PublicRevision(Base):
+    """One row counting the changes to what every visitor sees (the public list, the rankings).
+
+    Bumped in the same transaction as each change (vidpipe.public_revision), so an API process
+    can keep its rendered public pages for as long as the count stays the same.
+    """
+
+    __tablename__ = "public_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
