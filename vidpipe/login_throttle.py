@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -51,16 +51,6 @@ def address_key(address: str) -> str:
     return hashlib.sha256(f"address:{address}".encode()).hexdigest()
 
 
-def _insert_ignore(session: Session, key: str, now: datetime) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(LoginThrottle)
-        .values(key=key, failures=0, last_failure_at=now, blocked_until=None)
-        .on_conflict_do_nothing(index_elements=["key"])
-    )
-
-
 def _blocked_seconds(row: LoginThrottle | None, now: datetime) -> float:
     if row is None or row.blocked_until is None or row.blocked_until <= now:
         return 0.0
@@ -68,13 +58,13 @@ def _blocked_seconds(row: LoginThrottle | None, now: datetime) -> float:
 
 
 def check(session: Session, keys: list[tuple[str, Limits]], now: datetime | None = None) -> None:
-    """TooManyRequests (with the seconds to wait) while any of the keys is blocked."""
+    """TooManyRequests (with the seconds to wait) while any of the keys is blocked. Does not
+    end the caller's transaction: commit before hashing a password, to hold no connection."""
     now = now or utcnow()
     rows = session.scalars(
         select(LoginThrottle).where(LoginThrottle.key.in_([key for key, _ in keys]))
     ).all()
     wait = max((_blocked_seconds(row, now) for row in rows), default=0.0)
-    session.commit()  # ends the read: no connection held while the caller hashes a password
     if wait > 0:
         raise TooManyRequests(
             "too many sign-in attempts; try again later", retry_after=math.ceil(wait)
@@ -82,29 +72,40 @@ def check(session: Session, keys: list[tuple[str, Limits]], now: datetime | None
 
 
 def count(session: Session, keys: list[tuple[str, Limits]], now: datetime | None = None) -> None:
-    """Count one attempt against every key, blocking those past their free attempts."""
+    """Count one attempt against every key, blocking those past their free attempts.
+
+    Each step is one atomic statement (an upsert that returns the new count; a block that only
+    ever extends), so the caller may run them without a transaction: one round trip per key."""
     now = now or utcnow()
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     for key, limits in keys:
-        _insert_ignore(session, key, now)
-        # One atomic increment (the row lock serialises concurrent attempts on the same key).
-        session.execute(
-            update(LoginThrottle)
-            .where(LoginThrottle.key == key)
-            .values(
-                failures=case(
-                    (LoginThrottle.last_failure_at < now - limits.forget_after, 1),
-                    else_=LoginThrottle.failures + 1,
-                ),
-                last_failure_at=now,
-            )
+        statement = insert(LoginThrottle).values(
+            key=key, failures=1, last_failure_at=now, blocked_until=None
         )
-        attempts = session.scalar(select(LoginThrottle.failures).where(LoginThrottle.key == key))
+        # The row lock serialises concurrent attempts on the same key.
+        attempts = session.scalar(
+            statement.on_conflict_do_update(
+                index_elements=["key"],
+                set_={
+                    "failures": case(
+                        (LoginThrottle.last_failure_at < now - limits.forget_after, 1),
+                        else_=LoginThrottle.failures + 1,
+                    ),
+                    "last_failure_at": now,
+                },
+            ).returning(LoginThrottle.failures)
+        )
         delay = limits.delay(attempts or 0)
         if delay:
+            until = now + timedelta(seconds=delay)
             session.execute(
                 update(LoginThrottle)
                 .where(LoginThrottle.key == key)
-                .values(blocked_until=now + timedelta(seconds=delay))
+                .where(
+                    or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until < until)
+                )
+                .values(blocked_until=until)
             )
     session.commit()
 

@@ -45,6 +45,7 @@ def sign_up(
     keys = [(login_throttle.address_key(address), login_throttle.ADDRESS)] if address else []
     if keys:
         login_throttle.check(session, keys)
+        session.commit()  # ends the read: no connection held during the hash
     email = normalise_email(email)
     password_hash = hash_password(password)
     # The unique constraint is the real guard; this check only gives the common case a clear path.
@@ -70,9 +71,8 @@ def sign_up(
     return user
 
 
-def authenticate(session: Session, email: str, password: str) -> User | None:
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    session.commit()  # ends the read: the connection goes back to the pool during the hash
+def authenticate(session: Session, user: User | None, password: str) -> User | None:
+    """`user` when `password` is theirs (a missing account costs the same hash)."""
     valid, upgraded = verify_password(password, user.password_hash if user else None)
     if not valid or user is None:
         return None
@@ -83,20 +83,25 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 
 def sign_in(session: Session, email: str, password: str, address: str) -> User:
-    """Check the credentials under the per-account and per-address throttle."""
+    """Check the credentials under the per-account and per-address throttle.
+
+    Each step is one atomic statement, so `session` may be an autocommit one (the API's: a
+    successful sign-in is then four statements and two pool checkouts, no BEGIN/COMMIT); the
+    connection goes back to the pool before the hash."""
     account = (login_throttle.account_key(normalise_email(email)), login_throttle.ACCOUNT)
     by_address = (login_throttle.address_key(address), login_throttle.ADDRESS)
     login_throttle.check(session, [account, by_address])
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
     # The account's attempt counts before the check, so parallel guesses cannot slip through;
     # the address counts only real failures, so many people signing in at once behind one
     # address (an office, a load test) are never blocked by attempts still in flight.
-    login_throttle.count(session, [account])
-    user = authenticate(session, email, password)
-    if user is None:
+    login_throttle.count(session, [account])  # commits: the hash runs with no connection held
+    signed_in = authenticate(session, user, password)
+    if signed_in is None:
         login_throttle.count(session, [by_address])
         raise Unauthorized("wrong email or password")
     login_throttle.succeeded(session, account[0])
-    return user
+    return signed_in
 
 
 def get_user(session: Session, user_id: uuid.UUID) -> User | None:

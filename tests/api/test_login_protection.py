@@ -8,7 +8,7 @@ import threading
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from api.main import create_app
 from tests.api.bodies import SIGNUP
@@ -190,11 +190,11 @@ def test_many_people_signing_in_at_once_behind_one_address_are_not_blocked(app, 
     arrived, release = [], threading.Event()
     real = users.authenticate
 
-    def slow_authenticate(session, email, password):
-        if email in held:
-            arrived.append(email)
+    def slow_authenticate(session, user, password):
+        if user.email in held:
+            arrived.append(user.email)
             release.wait(timeout=120)
-        return real(session, email, password)
+        return real(session, user, password)
 
     answers = []
     with pytest.MonkeyPatch.context() as patch:
@@ -216,3 +216,26 @@ def test_many_people_signing_in_at_once_behind_one_address_are_not_blocked(app, 
                 thread.join(timeout=120)
     assert meanwhile.status_code == 200, meanwhile.text
     assert [answer.status_code for answer in answers] == [200] * len(held)
+
+
+def test_a_sign_in_is_four_autocommit_statements_in_two_checkouts(app, client):
+    """Each step of a sign-in is one atomic statement, so it runs without BEGIN/COMMIT round
+    trips: under load every round trip from a worker thread is another wait for the GIL. (It was
+    six statements in four transactions, fourteen round trips.)"""
+    assert client.post("/api/auth/signup", json=SIGNUP).status_code == 201
+    checkouts: list[str] = []
+    statements: list[tuple[str, str | None]] = []
+
+    @event.listens_for(app.state.engine, "checkout")
+    def checkout(*_args):
+        checkouts.append("checkout")
+
+    @event.listens_for(app.state.engine, "before_cursor_execute")
+    def execute(conn, _cursor, statement, *_args):
+        statements.append((statement, conn.get_execution_options().get("isolation_level")))
+
+    assert _login(client, SIGNUP["email"], SIGNUP["password1"]).status_code == 200
+    assert len(checkouts) == 2, checkouts  # the connection goes back during the hash
+    kinds = [sql.split()[0].upper() for sql, _ in statements]
+    assert kinds == ["SELECT", "SELECT", "INSERT", "DELETE"], statements
+    assert {level for _, level in statements} == {"AUTOCOMMIT"}, statements
