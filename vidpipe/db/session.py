@@ -20,8 +20,8 @@ POOL_RECYCLE_SECONDS = 1800
 # Of a process's VIDPIPE_DB_POOL_SIZE + VIDPIPE_DB_MAX_OVERFLOW connections, the API keeps up to
 # this many for its event-loop reads (make_async_read_engine) and its thread-pool engine gets the
 # rest: an API task opens no more connections than before, as the Pulumi capacity check counts.
-# A read holds its connection for one statement (about one round trip), so two serve more reads
-# per second than one process answers.
+# A read holds its connection for one statement (about one round trip); a read that finds both
+# busy waits for one on the event loop, without blocking it. Not measured under load yet.
 READ_POOL_SIZE = 2
 
 
