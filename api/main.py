@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
@@ -14,7 +16,13 @@ from api.routes import auth, console, health, history, pages, public, videos
 from api.schemas import error_responses
 from api.uploads import FORM_OVERHEAD_BYTES
 from vidpipe import storage
-from vidpipe.db.session import make_engine, read_session_factory, session_factory
+from vidpipe.db.session import (
+    async_read_session_factory,
+    make_async_read_engine,
+    make_engine,
+    read_session_factory,
+    session_factory,
+)
 from vidpipe.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -60,6 +68,20 @@ def _without_422(app: FastAPI):
     return openapi
 
 
+async def close_pools(app: FastAPI) -> None:
+    """Close the app's pooled database connections (each engine starts a new, empty pool)."""
+    await app.state.read_async_engine.dispose()
+    app.state.engine.dispose()
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # On the loop the async connections were made on. Without it an app's connections stay open
+    # until the process exits (a test run builds hundreds of apps).
+    await close_pools(app)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.jwt_key()  # refuse to serve without a signing key (raises MissingJwtSecret)
@@ -67,11 +89,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="vidpipe",
         description="Basketball talent showcase: uploads, processing, public voting and rankings.",
         version="1.0.0",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
-    app.state.engine = make_engine(settings.sqlalchemy_url, pre_ping=False)
+    # Two pools that share the process's connections (vidpipe.db.session.READ_POOL_SIZE): the
+    # thread-pool engine for the sync routes, and an async engine for the reads made on the
+    # event loop (GET /api/videos/{video_id}).
+    app.state.engine = make_engine(settings.sqlalchemy_url, pre_ping=False, beside_reads=True)
     app.state.sessionmaker = session_factory(app.state.engine)
     app.state.read_sessionmaker = read_session_factory(app.state.engine)
+    app.state.read_async_engine = make_async_read_engine(settings.sqlalchemy_url)
+    app.state.read_async_sessionmaker = async_read_session_factory(app.state.read_async_engine)
     errors.install(app)
     for module in (auth, history, videos, public, health, pages):
         app.include_router(module.router)

@@ -6,7 +6,8 @@ boto3 only, so the transcode job's image carries it too (Dockerfile.job).
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -59,9 +60,11 @@ def is_token_gone(exc: BaseException) -> bool:
     return error_code(exc) in TASK_TOKEN_GONE_CODES
 
 
-@lru_cache
-def client(service: str):
-    """A shared, thread-safe client per service (boto3 clients are thread-safe, sessions are not)."""
+_clients: dict[str, Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _new_client(service: str):
     config = _CONFIG
     if service == "s3":
         # SigV4 presigned URLs (the only kind newer regions accept), expiry up to 7 days.
@@ -69,6 +72,24 @@ def client(service: str):
     return boto3.session.Session().client(service, config=config)
 
 
+def client(service: str):
+    """A shared, thread-safe client per service (boto3 clients are thread-safe, sessions are not)."""
+    found = _clients.get(service)
+    if found is None:
+        # Made outside the lock: making one may fetch credentials over the network.
+        made = _new_client(service)
+        with _clients_lock:
+            found = _clients.setdefault(service, made)
+    return found
+
+
+def existing_client(service: str):
+    """The shared client if one was made already, else None; never makes one (making a client
+    resolves credentials, which may ask the ECS credential endpoint over the network)."""
+    return _clients.get(service)
+
+
 def reset_clients() -> None:
     """Forget cached clients (after the environment changes, e.g. a new local endpoint)."""
-    client.cache_clear()
+    with _clients_lock:
+        _clients.clear()

@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./data/vidpipe.db"
     # Injected from Secrets Manager in the cloud so the URL itself carries no secret.
     database_password: SecretStr | None = None
-    # PostgreSQL connections per process: pool_size kept open, up to max_overflow more under load.
+    # PostgreSQL connections per process: pool_size kept open, up to max_overflow more under load
+    # (the API's event-loop reads get some of them: vidpipe.db.session.READ_POOL_SIZE).
     # The Pulumi stack sizes them so every task at its maximum count fits the instance's
     # max_connections.
     db_pool_size: int = Field(default=5, gt=0)

@@ -66,12 +66,17 @@ class _PresignCache:
 _presigned = _PresignCache()
 
 
+def _cache_key(s3, key: str, settings: Settings) -> tuple:
+    expiry = settings.presign_expiry_seconds
+    return (s3.meta.endpoint_url, s3.meta.region_name, settings.bucket, key, expiry)
+
+
 def presigned_get(key: str | None, settings: Settings) -> str | None:
     if not key:
         return None
     s3 = aws.client("s3")
     expiry = settings.presign_expiry_seconds
-    cache_key = (s3.meta.endpoint_url, s3.meta.region_name, settings.bucket, key, expiry)
+    cache_key = _cache_key(s3, key, settings)
     # Wall clock on purpose: the URL's X-Amz-Date is wall-clock time.
     now = time.time()
     url = _presigned.get(cache_key, expiry / 3, now)
@@ -81,6 +86,17 @@ def presigned_get(key: str | None, settings: Settings) -> str | None:
         )
         _presigned.put(cache_key, url, now)
     return url
+
+
+def cached_presigned_get(key: str, settings: Settings) -> str | None:
+    """`presigned_get`'s URL when its cache still holds one, else None: never signs and never makes
+    a client, so it may run on an event loop (signing may fetch or refresh credentials over the
+    network, and making a client resolves them)."""
+    s3 = aws.existing_client("s3")
+    if s3 is None:
+        return None
+    expiry = settings.presign_expiry_seconds
+    return _presigned.get(_cache_key(s3, key, settings), expiry / 3, time.time())
 
 
 def delete_objects(keys: list[str], prefixes: list[str], settings: Settings) -> None:

@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, false, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, sessionmaker
 
 from vidpipe import aws, executions, public_revision, runs, storage
@@ -251,16 +252,17 @@ def check_own(owner: User, video: Video | None) -> Video:
     return video
 
 
-def user_and_video(
-    session: Session, user_id: uuid.UUID, video_id: uuid.UUID | None
+async def user_and_video(
+    session: AsyncSession, user_id: uuid.UUID, video_id: uuid.UUID | None
 ) -> tuple[User | None, Video | None]:
     """The account and the video, in one statement (the video whoever owns it); (None, None)
-    when the account does not exist."""
-    if video_id is None:
-        return session.get(User, user_id), None
-    row = session.execute(
-        select(User, Video).outerjoin(Video, Video.id == video_id).where(User.id == user_id)
-    ).first()
+    when the account does not exist. Async: the API runs this read on its event loop."""
+    # A malformed id (None) names no video: the join then matches nothing, the account is read.
+    joined = Video.id == video_id if video_id is not None else false()
+    result = await session.execute(
+        select(User, Video).outerjoin(Video, joined).where(User.id == user_id)
+    )
+    row = result.first()
     return (row[0], row[1]) if row else (None, None)
 
 

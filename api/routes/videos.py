@@ -17,6 +17,7 @@ from api.schemas import DeleteOut, UploadOut, VideoDetail, VideoSummary, error_r
 from api.uploads import read_upload_form
 from vidpipe import storage, videos
 from vidpipe.db.models import Video, VideoStatus
+from vidpipe.settings import Settings
 
 router = APIRouter(prefix="/api/videos", tags=["videos"])
 
@@ -90,32 +91,38 @@ def list_videos(user: CurrentUser, session: SessionDep, settings: SettingsDep):
     return [_summary(video, settings) for video in videos.list_own(session, user)]
 
 
-def _video_detail(request: Request, token: str, video_id: str) -> JSONResponse:
-    """Authenticate, read and render in one worker thread with one statement: the most frequent
-    authenticated read makes one thread-pool hop and one database round trip."""
-    settings = request.app.state.settings
-    user_id = deps.token_user_id(token, request)
-    with request.app.state.read_sessionmaker() as session:
-        user, video = videos.user_and_video(session, user_id, parse_video_id(video_id))
-    video = videos.check_own(deps.known_user(user), video)
+def _media_keys(video: Video) -> dict[str, str | None]:
+    """The object behind each media link of the detail (None: the field is null)."""
     processed = video.status == VideoStatus.processed
+    return {
+        "original_url": video.original_key,
+        "processed_url": video.processed_key if processed else None,
+        "poster_url": video.poster_key if processed else None,
+    }
+
+
+def _detail(video: Video, urls: dict[str, str | None]) -> JSONResponse:
     detail = VideoDetail(
         video_id=video.id,
         title=video.title,
         status=video.status,
         uploaded_at=video.uploaded_at,
         processed_at=video.processed_at,
-        original_url=storage.presigned_get(video.original_key, settings),
-        processed_url=storage.presigned_get(video.processed_key, settings) if processed else None,
         votes=video.votes,
         task_id=video.execution_name,
         error=video.error if video.status == VideoStatus.failed else None,
-        poster_url=storage.presigned_get(video.poster_key, settings) if processed else None,
         progress=video.progress,
+        **urls,
     )
     # `error` is present only on failed videos, so the body is rendered here, not by FastAPI.
     exclude = {"error"} if detail.error is None else set()
     return JSONResponse(detail.model_dump(mode="json", exclude=exclude))
+
+
+def _signed_detail(video: Video, keys: dict[str, str | None], settings: Settings) -> JSONResponse:
+    return _detail(
+        video, {field: storage.presigned_get(key, settings) for field, key in keys.items()}
+    )
 
 
 @router.get(
@@ -123,7 +130,23 @@ def _video_detail(request: Request, token: str, video_id: str) -> JSONResponse:
     responses={200: {"model": VideoDetail}, **error_responses(401, 403, 404, 503)},
 )
 async def get_video(video_id: str, request: Request, _bearer: BearerScheme, _cookie: CookieScheme):
-    return await run_in_threadpool(_video_detail, request, deps.required_token(request), video_id)
+    """The most frequent authenticated read, on the event loop: the token is checked, one
+    autocommit statement on the async engine reads the account and the video, and the answer is
+    rendered from the presigned links' cache. A link still to sign makes one thread-pool hop,
+    which signs them and renders: botocore may fetch or refresh credentials over the network."""
+    settings = request.app.state.settings
+    user_id = deps.token_user_id(deps.required_token(request), request)
+    async with request.app.state.read_async_sessionmaker() as session:
+        user, video = await videos.user_and_video(session, user_id, parse_video_id(video_id))
+    video = videos.check_own(deps.known_user(user), video)
+    keys = _media_keys(video)
+    urls = {
+        field: storage.cached_presigned_get(key, settings) if key else None
+        for field, key in keys.items()
+    }
+    if any(key and urls[field] is None for field, key in keys.items()):
+        return await run_in_threadpool(_signed_detail, video, keys, settings)
+    return _detail(video, urls)
 
 
 @router.delete(

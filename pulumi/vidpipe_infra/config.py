@@ -122,8 +122,9 @@ class StackConfig:
     db_backup_retention_days: int = 7
     db_deletion_protection: bool = True
     db_skip_final_snapshot: bool = False
-    # PostgreSQL connections per API/poller process (VIDPIPE_DB_POOL_SIZE / _MAX_OVERFLOW):
-    # every task at its maximum count must fit the instance's max_connections.
+    # PostgreSQL connections per API/poller process (VIDPIPE_DB_POOL_SIZE / _MAX_OVERFLOW; the API
+    # splits them between its thread-pool engine and its event-loop reads): every task at its
+    # maximum count must fit the instance's max_connections.
     db_pool_size: int = 5
     db_max_overflow: int = 5
 
@@ -188,6 +189,10 @@ class StackConfig:
             )
         if self.db_pool_size < 1 or self.db_max_overflow < 0:
             raise ValueError("need dbPoolSize >= 1 and dbMaxOverflow >= 0")
+        if self.db_pool_size + self.db_max_overflow < 2:
+            # The API splits its connections between two pools (vidpipe.db.session), one each
+            # at least; it would refuse to start.
+            raise ValueError("need dbPoolSize + dbMaxOverflow >= 2")
         limit = max_connections(self.db_instance_class)
         if limit is not None and self.peak_db_connections > limit * DB_CONNECTION_HEADROOM:
             raise ValueError(

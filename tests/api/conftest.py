@@ -7,6 +7,7 @@ variable the PostgreSQL cases are skipped locally and fail under CI.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -21,7 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from api.main import create_app
+from api.main import close_pools, create_app
 from vidpipe import aws, videos
 from vidpipe.db.migrate import upgrade_to_head
 from vidpipe.db.models import Base, PublicRevision, User
@@ -101,7 +102,11 @@ def settings(database_url, aws_env) -> Settings:
 def app(settings):
     application = create_app(settings)
     yield application
-    application.state.engine.dispose()
+    # Also when no lifespan ran (live servers run without one): no connection outlives the test.
+    # A loop of its own: asyncio.run would unset the main thread's loop, which pulumi's mocks
+    # (tests/pulumi, maybe in the same process) still ask for.
+    with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
+        runner.run(close_pools(application))
 
 
 @pytest.fixture

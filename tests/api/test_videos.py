@@ -1,11 +1,14 @@
-import threading
+import asyncio
+import socket
 import uuid
 from urllib.parse import parse_qs, urlparse
 
+import anyio.to_thread
 from sqlalchemy import event
 
-from vidpipe import aws, videos
+from vidpipe import aws, storage, videos
 from vidpipe.db.models import Video
+from vidpipe.db.session import async_read_session_factory, make_async_read_engine
 
 
 def test_list_shows_only_own_videos_with_processed_fields_once_processed(
@@ -137,33 +140,114 @@ def test_delete_rules(client, db, make_player, upload, process, settings):
     assert client.delete(f"/api/videos/{public}").status_code == 401
 
 
-def test_own_video_read_is_one_statement_in_one_worker_thread(
-    app, client, make_player, upload, process
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # a worker thread has no running loop
+        return False
+    return True
+
+
+def _autocommit(conn) -> bool:
+    """Whether the driver connection is in autocommit mode (no BEGIN is sent before a statement)."""
+    driver = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        return driver.autocommit
+    return driver.isolation_level is None  # sqlite3's (and aiosqlite's) spelling of autocommit
+
+
+def test_own_video_read_runs_on_the_event_loop_with_one_autocommit_statement(
+    app, client, make_player, upload, process, monkeypatch
 ):
-    """The most frequent authenticated read (20% of the load mix) authenticates and reads in one
-    worker thread with one autocommit statement (docs/benchmarks.md): under load each extra hop,
-    checkout or round trip is another wait for the GIL."""
+    """The most frequent authenticated read (20% of the load mix) needs no worker thread once its
+    links are signed: under load the requests that wait for a worker thread carry the queueing
+    (docs/benchmarks.md). One autocommit statement on the async engine, none on the thread-pool
+    engine; a link still to sign makes exactly one thread-pool hop."""
     ana = make_player()
     video_id = upload(ana).json()["video_id"]
     process(video_id)
-    checkouts: list[str] = []
-    statements: list[tuple[str, str | None]] = []
+    ben = make_player(first="Ben")
+    hops: list[object] = []
+    run_sync = anyio.to_thread.run_sync
 
-    @event.listens_for(app.state.engine, "checkout")
+    async def counted(func, *args, **kwargs):
+        hops.append(func)
+        return await run_sync(func, *args, **kwargs)
+
+    # Starlette's and FastAPI's run_in_threadpool (and sync dependencies) all go through it.
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    checkouts: list[bool] = []
+    statements: list[tuple[str, bool, bool]] = []
+    thread_pool_statements: list[str] = []
+    read_engine = app.state.read_async_engine.sync_engine  # where an async engine's events fire
+
+    @event.listens_for(read_engine, "checkout")
     def checkout(*_args):
-        checkouts.append(threading.current_thread().name)
+        checkouts.append(_on_event_loop())
+
+    @event.listens_for(read_engine, "before_cursor_execute")
+    def execute(conn, _cursor, statement, *_args):
+        statements.append((statement, _autocommit(conn), _on_event_loop()))
 
     @event.listens_for(app.state.engine, "before_cursor_execute")
-    def execute(conn, _cursor, statement, *_args):
-        statements.append((statement, conn.get_execution_options().get("isolation_level")))
+    def execute_sync(_conn, _cursor, statement, *_args):
+        thread_pool_statements.append(statement)
 
-    ben = make_player(first="Ben")
-    for headers, status in ((ana.headers, 200), (ben.headers, 403)):
+    # First read: the three links are signed, in one hop. Then from the cache: no hop at all.
+    for headers, status, expected_hops in (
+        (ana.headers, 200, 1),
+        (ana.headers, 200, 0),
+        (ben.headers, 403, 0),
+        (ana.headers, 404, 0),
+    ):
+        hops.clear()
         checkouts.clear()
         statements.clear()
-        answer = client.get(f"/api/videos/{video_id}", headers=headers)
+        path = f"/api/videos/{video_id if status != 404 else uuid.uuid4()}"
+        answer = client.get(path, headers=headers)
         assert answer.status_code == status, answer.text
-        assert len(checkouts) == 1, checkouts
-        assert checkouts[0] != threading.current_thread().name
+        assert len(hops) == expected_hops, (status, hops)
+        assert checkouts == [True]
         assert len(statements) == 1, statements
-        assert statements[0][1] == "AUTOCOMMIT"
+        assert statements[0][1:] == (True, True), statements  # autocommit, on the event loop
+        assert thread_pool_statements == []
+    body = client.get(f"/api/videos/{video_id}", headers=ana.headers).json()
+    assert f"processed/{video_id}/poster.jpg" in body["poster_url"]
+
+
+def test_cached_presigned_get_never_signs_nor_makes_a_client(settings):
+    key = f"uploads/{uuid.uuid4()}.mp4"
+    aws.reset_clients()
+    assert storage.cached_presigned_get(key, settings) is None
+    assert aws.existing_client("s3") is None  # making one could fetch credentials
+    assert storage.cached_presigned_get(key, settings) is None  # a miss: nothing signed
+    url = storage.presigned_get(key, settings)
+    assert url and storage.cached_presigned_get(key, settings) == url
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_own_video_read_answers_503_when_the_database_is_down(
+    app, client, make_player, upload, database_url, tmp_path
+):
+    """The async driver's connection errors are SQLAlchemy's OperationalError too (api/errors.py
+    turns them into 503), on both databases."""
+    ana = make_player()
+    video_id = upload(ana).json()["video_id"]
+    if database_url.startswith("sqlite"):
+        down = f"sqlite:///{tmp_path / 'missing-dir' / 'vidpipe.db'}"
+    else:
+        down = f"postgresql+psycopg://vidpipe:vidpipe@127.0.0.1:{_closed_port()}/vidpipe"
+    live = app.state.read_async_engine, app.state.read_async_sessionmaker
+    app.state.read_async_engine = make_async_read_engine(down)
+    app.state.read_async_sessionmaker = async_read_session_factory(app.state.read_async_engine)
+    try:
+        answer = client.get(f"/api/videos/{video_id}", headers=ana.headers)
+    finally:  # the dead engine never made a connection: nothing to close
+        app.state.read_async_engine, app.state.read_async_sessionmaker = live
+    assert answer.status_code == 503
+    assert answer.json() == {"detail": "database unavailable, try again later"}
