@@ -92,10 +92,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.settings = settings
-    # Two pools that share the process's connections (vidpipe.db.session.READ_POOL_SIZE): the
-    # thread-pool engine for the sync routes, and an async engine for the reads made on the
-    # event loop (GET /api/videos/{video_id}).
-    app.state.engine = make_engine(settings.sqlalchemy_url, pre_ping=False, beside_reads=True)
+    # Two pools: the thread-pool engine for the sync routes (VIDPIPE_DB_POOL_SIZE and _MAX_OVERFLOW),
+    # and an async engine for the reads made on the event loop (GET /api/videos/{video_id};
+    # VIDPIPE_DB_READ_POOL_SIZE).
+    app.state.engine = make_engine(settings.sqlalchemy_url, pre_ping=False)
     app.state.sessionmaker = session_factory(app.state.engine)
     app.state.read_sessionmaker = read_session_factory(app.state.engine)
     app.state.read_async_engine = make_async_read_engine(settings.sqlalchemy_url)

@@ -128,6 +128,7 @@ environment = {
     "VIDPIPE_EVENT_BUS_NAME": events.bus_name,
     "VIDPIPE_DB_POOL_SIZE": str(cfg.db_pool_size),
     "VIDPIPE_DB_MAX_OVERFLOW": str(cfg.db_max_overflow),
+    "VIDPIPE_DB_READ_POOL_SIZE": str(cfg.db_read_pool_size),  # used by the API only
     "AWS_DEFAULT_REGION": region,
 }
 web = WebServices(

@@ -27,12 +27,13 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./data/vidpipe.db"
     # Injected from Secrets Manager in the cloud so the URL itself carries no secret.
     database_password: SecretStr | None = None
-    # PostgreSQL connections per process: pool_size kept open, up to max_overflow more under load
-    # (the API's event-loop reads get some of them: vidpipe.db.session.READ_POOL_SIZE).
-    # The Pulumi stack sizes them so every task at its maximum count fits the instance's
+    # PostgreSQL connections per process: pool_size kept open, up to max_overflow more under load.
+    # The API also keeps db_read_pool_size for the reads it makes on the event loop (the own-video
+    # read). The Pulumi stack sizes them so every task at its maximum count fits the instance's
     # max_connections.
     db_pool_size: int = Field(default=5, gt=0)
     db_max_overflow: int = Field(default=5, ge=0)
+    db_read_pool_size: int = Field(default=8, gt=0)
 
     # No default: a default in the repository would let anyone forge tokens for a server started
     # without the variable. `vidpipe up` generates one per data directory (localcloud.secrets).

@@ -122,11 +122,14 @@ class StackConfig:
     db_backup_retention_days: int = 7
     db_deletion_protection: bool = True
     db_skip_final_snapshot: bool = False
-    # PostgreSQL connections per API/poller process (VIDPIPE_DB_POOL_SIZE / _MAX_OVERFLOW; the API
-    # splits them between its thread-pool engine and its event-loop reads): every task at its
-    # maximum count must fit the instance's max_connections.
-    db_pool_size: int = 5
-    db_max_overflow: int = 5
+    # PostgreSQL connections per API/poller process (VIDPIPE_DB_POOL_SIZE / _MAX_OVERFLOW), plus
+    # the API's event-loop read pool (VIDPIPE_DB_READ_POOL_SIZE): every task at its maximum count
+    # must fit the instance's max_connections. Below the app's local defaults (5 + 5): in the
+    # cloud the thread-pool engines serve only sign-ins, uploads, votes, cache misses and the
+    # poller, and the defaults must fit a db.t4g.micro.
+    db_pool_size: int = 4
+    db_max_overflow: int = 2
+    db_read_pool_size: int = 8
 
     # Queues
     jobs_max_receive_count: int = 5
@@ -189,14 +192,13 @@ class StackConfig:
             )
         if self.db_pool_size < 1 or self.db_max_overflow < 0:
             raise ValueError("need dbPoolSize >= 1 and dbMaxOverflow >= 0")
-        if self.db_pool_size + self.db_max_overflow < 2:
-            # The API splits its connections between two pools (vidpipe.db.session), one each
-            # at least; it would refuse to start.
-            raise ValueError("need dbPoolSize + dbMaxOverflow >= 2")
+        if self.db_read_pool_size < 1:
+            raise ValueError("need dbReadPoolSize >= 1")
         limit = max_connections(self.db_instance_class)
         if limit is not None and self.peak_db_connections > limit * DB_CONNECTION_HEADROOM:
             raise ValueError(
-                f"(apiMaxCount + pollerCount) x (dbPoolSize + dbMaxOverflow) = "
+                f"apiMaxCount x (dbPoolSize + dbMaxOverflow + dbReadPoolSize) + pollerCount x "
+                f"(dbPoolSize + dbMaxOverflow) = "
                 f"{self.peak_db_connections} connections do not fit {self.db_instance_class} "
                 f"(max_connections {limit}, {DB_CONNECTION_HEADROOM:.0%} usable): lower them or "
                 "choose a larger dbInstanceClass"
@@ -205,7 +207,8 @@ class StackConfig:
     @property
     def peak_db_connections(self) -> int:
         """Connections when every API and poller task runs with its pool full."""
-        return (self.api_max_count + self.poller_count) * (self.db_pool_size + self.db_max_overflow)
+        threads = self.db_pool_size + self.db_max_overflow
+        return self.api_max_count * (threads + self.db_read_pool_size) + self.poller_count * threads
 
     @property
     def tasks_public(self) -> bool:

@@ -283,6 +283,7 @@ TUNED = {
     "dbDeletionProtection": False,
     "dbPoolSize": 4,
     "dbMaxOverflow": 6,
+    "dbReadPoolSize": 12,
     "stateMachineLogLevel": "ALL",
     "stateMachineLogExecutionData": True,
     "webhookUrl": "https://hooks.example.com/vidpipe",

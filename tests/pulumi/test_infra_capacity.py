@@ -9,7 +9,7 @@ from sqlalchemy.pool import QueuePool
 from vidpipe_infra.config import StackConfig
 
 from api.main import create_app
-from vidpipe.db.session import READ_POOL_SIZE, make_engine, pool_sizes, read_pool_size
+from vidpipe.db.session import make_engine
 from vidpipe.settings import Settings, get_settings
 
 # Memory of the instance classes the two test stacks use, from the RDS instance class table.
@@ -32,6 +32,8 @@ def test_pools_at_maximum_task_counts_fit_max_connections_with_headroom(configur
     for task in ("vidpipe-api", "vidpipe-poller"):
         env = {e["name"]: e["value"] for e in stack.container(task)["environment"]}
         per_task[task] = int(env["VIDPIPE_DB_POOL_SIZE"]) + int(env["VIDPIPE_DB_MAX_OVERFLOW"])
+        if task == "vidpipe-api":  # its event-loop reads have a pool of their own
+            per_task[task] += int(env["VIDPIPE_DB_READ_POOL_SIZE"])
         # One API process per task (uvicorn without --workers), one poller process.
         assert "--workers" not in stack.container(task)["command"]
     peak = api_max * per_task["vidpipe-api"] + pollers * per_task["vidpipe-poller"]
@@ -43,9 +45,11 @@ def test_pools_at_maximum_task_counts_fit_max_connections_with_headroom(configur
 def test_a_stack_whose_pools_would_not_fit_is_refused():
     with pytest.raises(ValueError, match="max_connections"):
         dataclasses.replace(StackConfig(allow_http=True), api_max_count=8, db_pool_size=10)
-    # The API needs one connection for each of its two pools.
-    with pytest.raises(ValueError, match="dbPoolSize \\+ dbMaxOverflow >= 2"):
-        dataclasses.replace(StackConfig(allow_http=True), db_pool_size=1, db_max_overflow=0)
+    # The API's read pool counts: the default pools with a larger one do not fit a micro.
+    with pytest.raises(ValueError, match="max_connections"):
+        dataclasses.replace(StackConfig(allow_http=True), db_read_pool_size=16)
+    with pytest.raises(ValueError, match="dbReadPoolSize >= 1"):
+        dataclasses.replace(StackConfig(allow_http=True), db_read_pool_size=0)
     # A larger instance takes the same pools.
     dataclasses.replace(
         StackConfig(allow_http=True),
@@ -67,34 +71,19 @@ def test_the_engine_takes_its_pool_sizes_from_the_settings(monkeypatch):
         get_settings.cache_clear()
 
 
-def test_the_api_task_splits_its_connections_between_its_two_pools(monkeypatch):
-    """The API's thread-pool engine and its event-loop read engine together hold
-    VIDPIPE_DB_POOL_SIZE + VIDPIPE_DB_MAX_OVERFLOW connections, what the capacity check above
-    counts per task."""
+def test_the_api_has_a_read_pool_of_its_own(monkeypatch):
+    """The API's thread-pool engine and its event-loop read engine hold
+    VIDPIPE_DB_POOL_SIZE + VIDPIPE_DB_MAX_OVERFLOW and VIDPIPE_DB_READ_POOL_SIZE connections, what
+    the capacity check above counts per API task."""
     monkeypatch.setenv("VIDPIPE_DB_POOL_SIZE", "4")
     monkeypatch.setenv("VIDPIPE_DB_MAX_OVERFLOW", "6")
+    monkeypatch.setenv("VIDPIPE_DB_READ_POOL_SIZE", "9")
     get_settings.cache_clear()
     try:
         url = "postgresql+psycopg://vidpipe@db.invalid:5432/vidpipe"
         app = create_app(Settings(database_url=url, jwt_secret="x" * 40))
         threads, reads = app.state.engine.pool, app.state.read_async_engine.pool
-        assert reads.size() == READ_POOL_SIZE and reads._max_overflow == 0
-        assert threads.size() + threads._max_overflow + reads.size() == 4 + 6
-        assert threads.size() == 4  # taken from the overflow: the connections kept open stay
+        assert (threads.size(), threads._max_overflow) == (4, 6)
+        assert (reads.size(), reads._max_overflow) == (9, 0)
     finally:
         get_settings.cache_clear()
-
-
-@pytest.mark.parametrize(
-    ("size", "overflow", "threads", "reads"),
-    [(5, 5, (5, 3), 2), (5, 1, (4, 0), 2), (1, 1, (1, 0), 1), (2, 0, (1, 0), 1)],
-)
-def test_the_read_pool_takes_the_overflow_first_and_leaves_one_connection(
-    size, overflow, threads, reads
-):
-    settings = Settings(db_pool_size=size, db_max_overflow=overflow)
-    assert read_pool_size(settings) == reads
-    assert pool_sizes(settings, beside_reads=True) == threads
-    assert pool_sizes(settings) == (size, overflow)  # the poller keeps them all
-    with pytest.raises(ValueError, match="at least 2"):
-        read_pool_size(Settings(db_pool_size=1, db_max_overflow=0))

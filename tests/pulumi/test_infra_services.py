@@ -219,4 +219,5 @@ def test_tasks_get_the_event_bus_the_pool_sizes_and_the_poller_the_replies_queue
         assert values["VIDPIPE_EVENT_BUS_NAME"] == bus.outputs["name"] == "vidpipe-test"
         assert values["VIDPIPE_DB_POOL_SIZE"] == str(cfg["dbPoolSize"])
         assert values["VIDPIPE_DB_MAX_OVERFLOW"] == str(cfg["dbMaxOverflow"])
+        assert values["VIDPIPE_DB_READ_POOL_SIZE"] == str(cfg["dbReadPoolSize"])
     assert "VIDPIPE_REPLIES_QUEUE_URL" not in env(stack, "vidpipe-api")
