@@ -117,7 +117,7 @@ def known_user(user: User | None) -> User:
 def _user_for(token: str, request: Request) -> User:
     user_id = token_user_id(token, request)
     # A short session of its own, closed before the route runs (the user is returned detached).
-    with request.app.state.read_sessionmaker() as session:
+    with request.app.state.autocommit_sessionmaker() as session:
         return known_user(get_user(session, user_id))
 
 

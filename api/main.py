@@ -18,9 +18,9 @@ from api.uploads import FORM_OVERHEAD_BYTES
 from vidpipe import storage
 from vidpipe.db.session import (
     async_read_session_factory,
+    autocommit_session_factory,
     make_async_read_engine,
     make_engine,
-    read_session_factory,
     session_factory,
 )
 from vidpipe.settings import Settings, get_settings
@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # VIDPIPE_DB_READ_POOL_SIZE).
     app.state.engine = make_engine(settings.sqlalchemy_url, pre_ping=False)
     app.state.sessionmaker = session_factory(app.state.engine)
-    app.state.read_sessionmaker = read_session_factory(app.state.engine)
+    app.state.autocommit_sessionmaker = autocommit_session_factory(app.state.engine)
     app.state.read_async_engine = make_async_read_engine(settings.sqlalchemy_url)
     app.state.read_async_sessionmaker = async_read_session_factory(app.state.read_async_engine)
     errors.install(app)

@@ -42,7 +42,7 @@ def _sign_in(request: Request, body: LoginIn, address: str) -> tuple[User, str]:
     password hash runs there too): one thread-pool hop per sign-in. Every step of a sign-in is
     one atomic statement, so the session runs without transactions: a successful sign-in is four
     round trips (throttle, account, count, forgive) instead of fourteen with BEGIN/COMMITs."""
-    with request.app.state.read_sessionmaker() as session:
+    with request.app.state.autocommit_sessionmaker() as session:
         user = users.sign_in(session, body.email, body.password, address)
     return user, create_access_token(user.id, request.app.state.settings)
 

@@ -185,7 +185,9 @@ def _cache(request: Request) -> _PageCache:
 
 def _read_revision(request: Request) -> Callable[[], int]:
     def read() -> int:
-        with request.app.state.read_sessionmaker() as session:  # one statement: no transaction
+        with (
+            request.app.state.autocommit_sessionmaker() as session
+        ):  # one statement: no transaction
             return public_revision.current(session)
 
     return read
@@ -216,7 +218,7 @@ def _load(
     """Read and render a page (in a worker thread), and cache it."""
     revision = _cache(request).revision  # known before the rows are read: they are at least as new
     if session is None:
-        with request.app.state.read_sessionmaker() as own:  # one statement: no transaction
+        with request.app.state.autocommit_sessionmaker() as own:  # one statement: no transaction
             rows = read(own)
     else:
         rows = read(session)

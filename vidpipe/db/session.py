@@ -81,10 +81,11 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def read_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions for requests that only read with one statement: autocommit, so the driver sends
-    no BEGIN before the statement and no ROLLBACK when the connection returns to the pool (two of
-    the three round trips of a one-query read). Same pool as `engine`."""
+def autocommit_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose every statement is its own transaction (one-statement reads, and sign-ins,
+    whose steps are each one atomic statement): the driver sends no BEGIN before a statement and
+    no ROLLBACK when the connection returns to the pool (two of the three round trips of a
+    one-query read). Same pool as `engine`."""
     return sessionmaker(
         engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
     )
