@@ -185,9 +185,8 @@ def _cache(request: Request) -> _PageCache:
 
 def _read_revision(request: Request) -> Callable[[], int]:
     def read() -> int:
-        with (
-            request.app.state.autocommit_sessionmaker() as session
-        ):  # one statement: no transaction
+        # One statement: no transaction.
+        with request.app.state.autocommit_sessionmaker() as session:
             return public_revision.current(session)
 
     return read
