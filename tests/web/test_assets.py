@@ -92,3 +92,37 @@ def test_modules_never_parse_data_as_html_and_import_only_served_files(client, m
 def test_the_stylesheet_loads_nothing_from_another_origin(client):
     css = client.get("/static/css/app.css").text
     assert not re.search(r"url\(|@import", css)
+
+
+class _Forms(HTMLParser):
+    """Each form's method and whether its submit buttons start disabled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "form":
+            self.forms.append({"method": attributes.get("method", "get"), "enabled_submit": 0})
+        elif tag == "button" and attributes.get("type") == "submit" and self.forms:
+            if "disabled" not in attributes:
+                self.forms[-1]["enabled_submit"] += 1
+
+
+@pytest.mark.parametrize("page", sorted((WEB / "pages").glob("*.html")), ids=lambda p: p.stem)
+def test_a_script_driven_form_cannot_be_submitted_before_its_script_runs(page):
+    """Page modules run after the page is parsed: a click before then submitted the form
+    natively, as a GET with every field (the login password too) in the URL. Such a form posts,
+    and its button starts disabled until the module has attached its handler (a browser test
+    clicked into that gap once). Search filters stay plain GET forms on purpose."""
+    found = _Forms()
+    found.feed(page.read_text())
+    for form in found.forms:
+        if form["method"].lower() == "get":
+            continue  # a filter: works without a script, nothing secret in it
+        assert form["method"].lower() == "post", (page.name, form)
+        assert form["enabled_submit"] == 0, (page.name, form)
+    driven = "novalidate" in page.read_text()
+    if driven:
+        assert found.forms and all(f["method"].lower() == "post" for f in found.forms), page.name

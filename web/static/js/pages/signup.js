@@ -61,3 +61,7 @@ form.addEventListener("submit", async (event) => {
     button.disabled = false;
   }
 });
+
+// Ready: the button starts disabled in the page, so a click before this module ran cannot submit
+// the form natively (its fields would go to the server as a plain form post).
+form.querySelector("button[type=submit]").disabled = false;

@@ -68,3 +68,7 @@ form.addEventListener("submit", async (event) => {
     progressField.hidden = true;
   }
 });
+
+// Ready (signed in, handlers attached): the button starts disabled in the page, so a click before
+// this module ran cannot submit the form natively.
+button.disabled = false;
