@@ -88,10 +88,11 @@ def sign_in(session: Session, email: str, password: str, address: str) -> User:
     Each step is one atomic statement, so `session` may be an autocommit one (the API's: a
     successful sign-in is then four statements and two pool checkouts, no BEGIN/COMMIT); the
     connection goes back to the pool before the hash."""
-    account = (login_throttle.account_key(normalise_email(email)), login_throttle.ACCOUNT)
+    email = normalise_email(email)
+    account = (login_throttle.account_key(email), login_throttle.ACCOUNT)
     by_address = (login_throttle.address_key(address), login_throttle.ADDRESS)
     login_throttle.check(session, [account, by_address])
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    user = session.scalar(select(User).where(User.email == email))
     # The account's attempt counts before the check, so parallel guesses cannot slip through;
     # the address counts only real failures, so many people signing in at once behind one
     # address (an office, a load test) are never blocked by attempts still in flight.

@@ -115,8 +115,11 @@ class _PageCache:
     def check_in_thread(self, session) -> None:
         """Re-read the revision if due, from a worker thread that has a session."""
         if self.due():
-            started = time.monotonic()
-            self.observe(public_revision.current(session), started)
+            self._read_now(lambda: public_revision.current(session))
+
+    def _read_now(self, read_revision: Callable[[], int]) -> None:
+        started = time.monotonic()  # before the read: a change during it is re-read next time
+        self.observe(read_revision(), started)
 
     async def check(self, read_revision: Callable[[], int]) -> None:
         """Re-read the revision if due: one thread hop, shared by every request that arrives
@@ -131,8 +134,7 @@ class _PageCache:
         await asyncio.shield(task)
 
     async def _read(self, read_revision: Callable[[], int]) -> None:
-        started = time.monotonic()
-        self.observe(await run_in_threadpool(read_revision), started)
+        await run_in_threadpool(self._read_now, read_revision)
 
     def get(self, key: tuple) -> _Page | None:
         with self._lock:
