@@ -145,6 +145,11 @@ def running(*servers: Server):
             server.stop()
 
 
+def cli_module(code: Path) -> str:
+    """`cli` after the CLI moved to a top-level package, `vidpipe.cli` before."""
+    return "cli" if (code / "cli" / "__main__.py").exists() else "vidpipe.cli"
+
+
 def vidpipe_argv(*args: str) -> list[str]:
     return [PYTHON, "-m", "cli", *args]
 
@@ -194,22 +199,30 @@ class ApiServer:
 
 
 @contextmanager
-def api_on_sqlite(workdir: Path) -> Iterator[ApiServer]:
+def api_on_sqlite(workdir: Path, code: Path | None = None) -> Iterator[ApiServer]:
     """`vidpipe api` alone on SQLite (the database, temporary files and logs in `workdir`,
     warnings only) against a standalone moto_server (`start_moto`), on a free pair of ports;
     yielded once /api/health answers, both stopped on exit. The API process holds nothing but
-    the API: what is measured of it is not moto's memory or CPU."""
+    the API: what is measured of it is not moto's memory or CPU. With `code`, the API runs that
+    checkout's code: PYTHONPATH points at it and PYTHONSAFEPATH keeps `python -m` from putting
+    the working directory (this checkout) ahead of it."""
     from localcloud.ports import free_port_pair
 
+    argv = vidpipe_argv("api")
+    code_env = {}
+    if code is not None:
+        argv = [PYTHON, "-m", cli_module(code), "api"]
+        code_env = {"PYTHONPATH": str(code), "PYTHONSAFEPATH": "1"}
     port = free_port_pair()
     moto, aws_env = start_moto(workdir, port + 1)
     with running(moto):
         api = Server(
-            vidpipe_argv("api", "--port", str(port)),
+            [*argv, "--port", str(port)],
             clean_env(
                 VIDPIPE_DATABASE_URL=f"sqlite:///{workdir / 'vidpipe.db'}",
                 VIDPIPE_LOG_LEVEL="WARNING",
                 TMPDIR=str(workdir),
+                **code_env,
                 **aws_env,
             ),
             workdir / "api.log",

@@ -2,6 +2,7 @@ import time
 import uuid
 
 import jwt
+import pytest
 from sqlalchemy import select
 
 from tests.api.bodies import SIGNUP
@@ -119,19 +120,25 @@ def test_missing_expired_tampered_and_orphan_tokens_are_401(client, settings, ma
     assert client.get("/api/videos", headers=player.headers).status_code == 200
 
 
-def test_login_upgrades_a_hash_made_with_older_parameters(client, db):
+# pwdlib's default, then the 19 MiB, 2 passes configuration used before.
+@pytest.mark.parametrize(
+    "older",
+    [
+        {"time_cost": 3, "memory_cost": 65536},
+        {"time_cost": 2, "memory_cost": 19456, "parallelism": 1},
+    ],
+)
+def test_login_upgrades_a_hash_made_with_older_parameters(client, db, older):
     from pwdlib import PasswordHash
     from pwdlib.hashers.argon2 import Argon2Hasher
 
     signup(client)
     user = db.scalar(select(User).where(User.email == "ana@example.com"))
-    user.password_hash = PasswordHash((Argon2Hasher(time_cost=3, memory_cost=65536),)).hash(
-        "long-enough"
-    )
+    user.password_hash = PasswordHash((Argon2Hasher(**older),)).hash("long-enough")
     db.commit()
     login = client.post(
         "/api/auth/login", json={"email": "ana@example.com", "password": "long-enough"}
     )
     assert login.status_code == 200
     db.expire_all()
-    assert "m=19456,t=2,p=1" in db.get(User, user.id).password_hash
+    assert "m=7168,t=5,p=1" in db.get(User, user.id).password_hash

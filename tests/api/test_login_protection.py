@@ -239,3 +239,75 @@ def test_a_sign_in_is_four_autocommit_statements_in_two_checkouts(app, client):
     kinds = [sql.split()[0].upper() for sql, _ in statements]
     assert kinds == ["SELECT", "SELECT", "INSERT", "DELETE"], statements
     assert {level for _, level in statements} == {"AUTOCOMMIT"}, statements
+
+
+def test_a_burst_of_sign_ins_hashes_only_a_few_passwords_at_once(client, monkeypatch):
+    """Each hash holds argon2's memory: unbounded, the thread pool's 40 concurrent sign-ins
+    (anyone can send them, no account needed) took an API process from 166 to 450 MB, and 80 to
+    526 MB, past the task's 512 MiB (bench/login_burst_memory.py). The rest wait for a slot."""
+    from vidpipe import security
+    from vidpipe.settings import get_settings
+
+    limit, burst = 3, 7
+    monkeypatch.setenv("VIDPIPE_PASSWORD_HASH_CONCURRENCY", str(limit))
+    get_settings.cache_clear()
+    security._hash_slots.cache_clear()
+    lock = threading.Lock()
+    arrived, inside, most_inside = [0], [0], [0]
+
+    class CountingHash:
+        """The real hasher; each hash stays in until every sign-in has asked for one, so all
+        that are let in at once are seen at once."""
+
+        def __init__(self, real):
+            self.real = real
+
+        def _hashing(self, method, *args):
+            with lock:
+                inside[0] += 1
+                most_inside[0] = max(most_inside[0], inside[0])
+            try:
+                wait_for(lambda: arrived[0] == burst, "every sign-in to ask for a hash")
+                return getattr(self.real, method)(*args)
+            finally:
+                with lock:
+                    inside[0] -= 1
+
+        def verify(self, *args):
+            return self._hashing("verify", *args)
+
+        def verify_and_update(self, *args):
+            return self._hashing("verify_and_update", *args)
+
+    real_verify = users.verify_password
+
+    def arriving(password, hashed):
+        with lock:
+            arrived[0] += 1
+        return real_verify(password, hashed)
+
+    monkeypatch.setattr(security, "password_hash", CountingHash(security.password_hash))
+    monkeypatch.setattr(users, "verify_password", arriving)
+    answers: list[int] = []
+    threads = [
+        threading.Thread(
+            target=lambda i=i: answers.append(
+                _login(client, f"burst{i}@example.com", f"wrong-password-{i}").status_code
+            )
+        )
+        for i in range(burst)
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        get_settings.cache_clear()
+        security._hash_slots.cache_clear()
+    assert answers == [401] * burst
+    assert most_inside[0] == limit
+
+
+def test_new_passwords_are_hashed_with_owasp_s_7_mib_configuration():
+    assert hash_password("long-enough-1").startswith("$argon2id$v=19$m=7168,t=5,p=1$")
