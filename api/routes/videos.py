@@ -17,6 +17,7 @@ from api.schemas import DeleteOut, UploadOut, VideoDetail, VideoSummary, error_r
 from api.uploads import read_upload_form
 from vidpipe import storage, videos
 from vidpipe.db.models import Video, VideoStatus
+from vidpipe.db.session import read_session
 from vidpipe.settings import Settings
 
 router = APIRouter(prefix="/api/videos", tags=["videos"])
@@ -136,7 +137,7 @@ async def get_video(video_id: str, request: Request, _bearer: BearerScheme, _coo
     which signs them and renders: botocore may fetch or refresh credentials over the network."""
     settings = request.app.state.settings
     user_id = deps.token_user_id(deps.required_token(request), request)
-    async with request.app.state.read_async_sessionmaker() as session:
+    async with read_session(request.app.state.read_async_sessionmaker) as session:
         user, video = await videos.user_and_video(session, user_id, parse_video_id(video_id))
     video = videos.check_own(deps.known_user(user), video)
     keys = _media_keys(video)
