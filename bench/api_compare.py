@@ -47,6 +47,7 @@ from bench._common import (  # noqa: E402
     Server,
     admin_url,
     clean_env,
+    cli_module,
     database_url,
     libpq_url,
     percentile,
@@ -79,11 +80,6 @@ def group_cpu_seconds(pgid: int) -> float:
         if int(fields[2]) == pgid:  # field 5 of stat: pgrp
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
-
-
-def cli_module(code: Path) -> str:
-    """`cli` after the CLI moved to a top-level package, `vidpipe.cli` before."""
-    return "cli" if (code / "cli" / "__main__.py").exists() else "vidpipe.cli"
 
 
 def wrk(url: str, script: Path, seconds: int, connections: int, threads: int, *args) -> dict:
@@ -271,6 +267,8 @@ class Variant:
             VIDPIPE_DATABASE_URL=ctx["url"],
             VIDPIPE_LOG_LEVEL="WARNING",
             PYTHONPATH=f"{code}{os.pathsep}{SERVERSIDE}",
+            # Else `python -m` puts the working directory (this checkout) first on the path.
+            PYTHONSAFEPATH="1",
             BENCH_CEILING="1",
             **ctx["aws_env"],
         )
@@ -476,15 +474,19 @@ def main() -> int:
             "url": url,
             "aws_env": aws_env,
             "tmp": tmp,
-            "accounts": pick_accounts(url, args.connections),
+            # Each variant signs in its own players: a server upgrades a hash made with other
+            # argon2 parameters at sign-in, so two variants sharing players would re-hash them
+            # back and forth and every timed sign-in would cost two hashes and a write.
+            "accounts": pick_accounts(url, args.connections * len(specs)),
         }
         variants = []
         # All servers run at once (idle ones cost nothing) so that each phase runs the variants
         # back to back: on a shared, noisy machine before and after see the same neighbours.
         with running(moto):
             try:
-                for spec in specs:
-                    variants.append(Variant(*spec, ctx))
+                for i, spec in enumerate(specs):
+                    own = ctx["accounts"][i * args.connections : (i + 1) * args.connections]
+                    variants.append(Variant(*spec, {**ctx, "accounts": own}))
                 for variant in variants:
                     variant.prepare(args)
                 for round_no in range(args.rounds):
