@@ -284,6 +284,21 @@ class RssSampler(threading.Thread):
         self.join()
 
 
+@contextmanager
+def rss_peak(pid: int) -> Iterator[dict[str, int]]:
+    """A process's VmRSS before the block ("baseline_kb") and its peak during it ("peak_kb", set
+    on exit): the larger of VmHWM, reset just before, and VmRSS sampled every 10 ms."""
+    figures = {"baseline_kb": proc_status_kb(pid, "VmRSS")}
+    Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset VmHWM
+    sampler = RssSampler(pid)
+    sampler.start()
+    try:
+        yield figures
+    finally:
+        sampler.stop()
+    figures["peak_kb"] = max(sampler.peak_kb, proc_status_kb(pid, "VmHWM"))
+
+
 def print_json(label: str, data: dict) -> None:
     print(f"{label} {json.dumps(data, sort_keys=True)}")
 

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 
-from bench._common import RssSampler, api_on_sqlite, print_json, proc_status_kb  # noqa: E402
+from bench._common import api_on_sqlite, print_json, rss_peak  # noqa: E402
 
 TARGET_GROWTH_MB = 20.0
 MIB = 1024 * 1024
@@ -58,21 +58,17 @@ def send(base: str, declared: bool, outcomes: list) -> None:
 
 def round_of_two(base: str, pid: int, declared: bool) -> dict:
     time.sleep(0.5)
-    baseline_kb = proc_status_kb(pid, "VmRSS")
-    Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset VmHWM
-    sampler = RssSampler(pid)
-    sampler.start()
     outcomes: list = []
     threads = [threading.Thread(target=send, args=(base, declared, outcomes)) for _ in range(2)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
-    seconds = time.perf_counter() - started
-    time.sleep(0.5)
-    sampler.stop()
-    peak_kb = max(sampler.peak_kb, proc_status_kb(pid, "VmHWM"))
+    with rss_peak(pid) as rss:
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=600)
+        seconds = time.perf_counter() - started
+        time.sleep(0.5)
+    baseline_kb, peak_kb = rss["baseline_kb"], rss["peak_kb"]
     return {
         "content_length": declared,
         "baseline_mb": round(baseline_kb / 1024, 1),

@@ -36,11 +36,11 @@ import httpx  # noqa: E402
 from bench._common import (  # noqa: E402
     PYTHON,
     ROOT,
-    RssSampler,
     api_on_sqlite,
     clean_env,
     print_json,
     proc_status_kb,
+    rss_peak,
 )
 
 CLIENT_TIMEOUT = 120  # seconds, per request
@@ -76,27 +76,23 @@ def login(base: str, i: int, start: threading.Barrier, outcomes: list) -> None:
 
 def burst(base: str, pid: int, n: int) -> dict:
     time.sleep(0.5)
-    baseline_kb = proc_status_kb(pid, "VmRSS")
-    Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset VmHWM
-    sampler = RssSampler(pid)
-    sampler.start()
     outcomes: list = []
     start = threading.Barrier(n, timeout=30)
     threads = [
         threading.Thread(target=login, args=(base, i, start, outcomes), daemon=True)
         for i in range(n)
     ]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + BURST_DEADLINE
-    for thread in threads:
-        thread.join(timeout=max(0.0, deadline - time.monotonic()))
-    seconds = time.perf_counter() - started
-    unfinished = sum(thread.is_alive() for thread in threads)
-    time.sleep(0.5)
-    sampler.stop()
-    peak_kb = max(sampler.peak_kb, proc_status_kb(pid, "VmHWM"))
+    with rss_peak(pid) as rss:
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + BURST_DEADLINE
+        for thread in threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        seconds = time.perf_counter() - started
+        unfinished = sum(thread.is_alive() for thread in threads)
+        time.sleep(0.5)
+    baseline_kb, peak_kb = rss["baseline_kb"], rss["peak_kb"]
     after_kb = proc_status_kb(pid, "VmRSS")
     statuses = Counter(str(outcome) for outcome in outcomes)
     if unfinished:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import threading
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import jwt
 from pwdlib import PasswordHash
@@ -25,27 +27,34 @@ password_hash = PasswordHash((Argon2Hasher(time_cost=5, memory_cost=7168, parall
 # password and login timing does not reveal which accounts exist.
 _DUMMY_HASH = password_hash.hash("not-a-real-password")
 ALGORITHM = "HS256"
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=1)
-def _hash_slots() -> threading.BoundedSemaphore:
-    """The process's password-hash slots (VIDPIPE_PASSWORD_HASH_CONCURRENCY): a burst of
-    sign-ins queues here instead of holding argon2's memory once per thread-pool thread."""
-    return threading.BoundedSemaphore(get_settings().password_hash_concurrency)
+def _hashing_threads() -> ThreadPoolExecutor:
+    """The process's password-hashing threads (VIDPIPE_PASSWORD_HASH_CONCURRENCY); a burst of
+    sign-ins queues for them. Not the thread pool's 40 threads: each hash takes argon2's memory
+    from its thread's malloc arena, and the arena keeps it for the thread's next allocation, so
+    hashing on every pool thread left up to an arena's worth each (bench/login_burst_memory.py)."""
+    return ThreadPoolExecutor(
+        max_workers=get_settings().password_hash_concurrency, thread_name_prefix="password-hash"
+    )
+
+
+def _on_hashing_thread(hashing: Callable[..., T], *args: str) -> T:
+    return _hashing_threads().submit(hashing, *args).result()
 
 
 def hash_password(password: str) -> str:
-    with _hash_slots():
-        return password_hash.hash(password)
+    return _on_hashing_thread(password_hash.hash, password)
 
 
 def verify_password(password: str, hashed: str | None) -> tuple[bool, str | None]:
     """(valid, new_hash): new_hash is set when the stored hash should be upgraded."""
-    with _hash_slots():
-        if hashed is None:
-            password_hash.verify(password, _DUMMY_HASH)
-            return False, None
-        return password_hash.verify_and_update(password, hashed)
+    if hashed is None:
+        _on_hashing_thread(password_hash.verify, password, _DUMMY_HASH)
+        return False, None
+    return _on_hashing_thread(password_hash.verify_and_update, password, hashed)
 
 
 def create_access_token(user_id: uuid.UUID, settings: Settings) -> str:

@@ -63,9 +63,9 @@ class Settings(BaseSettings):
     # tasks (a vote is visible at once in its own process). 0 turns the cache off. See
     # docs/benchmarks.md.
     public_cache_seconds: float = Field(default=1.0, ge=0, le=300)
-    # Password hashes one process computes at once (sign-ins, sign-ups); more wait their turn.
-    # Each holds argon2's 7 MiB, and hashing beyond the cores adds no throughput: unbounded, the
-    # thread pool's 40 concurrent sign-ins took an API process past its task's 512 MiB.
+    # Threads that hash passwords (sign-ins, sign-ups) in one process; more hashes wait their
+    # turn. Each thread keeps argon2's 7 MiB, and hashing beyond the cores adds no throughput:
+    # on the thread pool's 40 threads, a burst of sign-ins took an API process past 512 MiB.
     password_hash_concurrency: int = Field(default=2, gt=0)
     # Seconds after which an upload whose SQS message was never confirmed is re-sent by the sweeper.
     resend_after_seconds: int = 60
