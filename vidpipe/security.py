@@ -19,8 +19,8 @@ from vidpipe.settings import Settings, get_settings
 
 # argon2id in the last of OWASP's five minimum configurations (7 MiB, 5 passes, 1 lane), which
 # the Password Storage Cheat Sheet rates "an equal level of defense" as its 19 MiB, 2 passes:
-# here it costs ~25% less CPU (its memory stays in the cache) and holds 7 MiB per sign-in in
-# flight instead of 19. pwdlib's default (64 MiB, 3 passes, 4 lanes) costs ~150 ms of CPU per
+# here it costs ~25% less CPU (its memory stays in the cache) and each hashing thread keeps
+# 7 MiB instead of 19. pwdlib's default (64 MiB, 3 passes, 4 lanes) costs ~150 ms of CPU per
 # login. Hashes made with other parameters still verify and are upgraded at sign-in.
 password_hash = PasswordHash((Argon2Hasher(time_cost=5, memory_cost=7168, parallelism=1),))
 # Verified against when the email is unknown, so a wrong email costs the same time as a wrong

@@ -244,7 +244,7 @@ def test_a_sign_in_is_four_autocommit_statements_in_two_checkouts(app, client):
 def test_a_burst_of_sign_ins_hashes_on_a_few_threads_only(client, monkeypatch):
     """Each hash takes argon2's memory from its thread's malloc arena, which keeps it: hashing on
     any of the thread pool's 40 threads, 40 concurrent failed sign-ins (anyone can send them, no
-    account needed) took an API process from 166 to 526-639 MB, past the task's 512 MiB, and
+    account needed) took an API process from 166 MB to 450-639 MB, past the task's 512 MiB, and
     kept it (bench/login_burst_memory.py). Hashes now run on the process's hashing threads, at
     most that many at once; the other sign-ins wait their turn."""
     from vidpipe import security
@@ -315,5 +315,5 @@ def test_a_burst_of_sign_ins_hashes_on_a_few_threads_only(client, monkeypatch):
     assert len(hashing_threads) == limit
 
 
-def test_new_passwords_are_hashed_with_owasp_s_7_mib_configuration():
+def test_new_passwords_are_hashed_with_the_7_mib_owasp_configuration():
     assert hash_password("long-enough-1").startswith("$argon2id$v=19$m=7168,t=5,p=1$")

@@ -106,10 +106,10 @@ async def read_session(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator
 
     SQLAlchemy's own `async with` closes the session in a task of its own (so that a second
     cancellation cannot interrupt the close): the connection goes back a turn of the event loop
-    later and the answer leaves two turns later, and under load a turn serves tens of requests. Here a read that ends
-    normally closes inline, as SQLAlchemy's documented `await session.close()`: on this engine's
-    autocommit connections that sends nothing to PostgreSQL. A failure or a cancellation still
-    closes shielded."""
+    later, the answer two turns later, and under load a turn serves tens of requests. Here a
+    read that ends normally closes inline, as SQLAlchemy's documented `await session.close()`:
+    on this engine's autocommit connections that sends nothing to PostgreSQL. A failure or a
+    cancellation still closes shielded."""
     session = maker()
     try:
         yield session
