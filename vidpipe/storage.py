@@ -71,25 +71,26 @@ def _cache_key(s3, key: str, settings: Settings) -> tuple:
     return (s3.meta.endpoint_url, s3.meta.region_name, settings.bucket, key, expiry)
 
 
-def _reusable(s3, key: str, settings: Settings, now: float) -> str | None:
+def _reusable(cache_key: tuple, settings: Settings, now: float) -> str | None:
     """A signed URL still in its reuse window (the first third of its life), if cached."""
-    return _presigned.get(_cache_key(s3, key, settings), settings.presign_expiry_seconds / 3, now)
+    return _presigned.get(cache_key, settings.presign_expiry_seconds / 3, now)
 
 
 def presigned_get(key: str | None, settings: Settings) -> str | None:
     if not key:
         return None
     s3 = aws.client("s3")
+    cache_key = _cache_key(s3, key, settings)
     # Wall clock on purpose: the URL's X-Amz-Date is wall-clock time.
     now = time.time()
-    url = _reusable(s3, key, settings, now)
+    url = _reusable(cache_key, settings, now)
     if url is None:
         url = s3.generate_presigned_url(
             "get_object",
             Params={"Bucket": settings.bucket, "Key": key},
             ExpiresIn=settings.presign_expiry_seconds,
         )
-        _presigned.put(_cache_key(s3, key, settings), url, now)
+        _presigned.put(cache_key, url, now)
     return url
 
 
@@ -98,7 +99,7 @@ def cached_presigned_get(key: str, settings: Settings) -> str | None:
     a client, so it may run on an event loop (signing may fetch or refresh credentials over the
     network, and making a client resolves them)."""
     s3 = aws.existing_client("s3")
-    return None if s3 is None else _reusable(s3, key, settings, time.time())
+    return None if s3 is None else _reusable(_cache_key(s3, key, settings), settings, time.time())
 
 
 def delete_objects(keys: list[str], prefixes: list[str], settings: Settings) -> None:

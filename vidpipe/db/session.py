@@ -55,8 +55,9 @@ def make_async_read_engine(url: str) -> AsyncEngine:
     """An engine for the event loop's one-statement reads, on the same database as `make_engine`:
     PostgreSQL through psycopg's async connections, SQLite through aiosqlite. No pre-ping (as the
     API's thread-pool engine). Its own pool (VIDPIPE_DB_READ_POOL_SIZE): a read holds its
-    connection across one to three turns of a busy event loop, so under load this pool, not the
-    database, bounds the reads' latency (docs/benchmarks.md)."""
+    connection while its statement waits for a turn of a busy event loop (`read_session` gives
+    it back without another), so under load this pool, not the database, bounds the reads'
+    latency (docs/benchmarks.md)."""
     parsed = make_url(url)
     # Autocommit, set once per connection: the driver sends no BEGIN before the statement, so
     # there is no transaction for the pool to roll back when the connection returns (SQLAlchemy's
